@@ -1,0 +1,35 @@
+//! `POST /signup`: creates a user and returns an access token.
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::{NewUser, Timestamp, User, UserId};
+use shared::store::UserStore;
+use shared::token::IssuedToken;
+use shared::{http, ApiError, App};
+
+pub async fn handle<S: UserStore>(app: &App<S>, request: Request) -> Response<Body> {
+    http::respond(201, signup(app, &request).await)
+}
+
+async fn signup<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedToken, ApiError> {
+    let NewUser {
+        email,
+        first_name,
+        last_name,
+        phones,
+        password,
+    } = NewUser::parse(&http::json_object(request)?)?;
+    let digest = app.hasher.hash(password).await?;
+    let now = Timestamp::now();
+    let user = User {
+        id: UserId::random(),
+        email,
+        first_name,
+        last_name,
+        phones,
+        created_at: now,
+        last_login: now,
+    };
+    app.store.create(&user, &digest).await?;
+    tracing::info!(user_id = %user.id, "user signed up");
+    app.tokens.issue(&user)
+}

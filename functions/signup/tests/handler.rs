@@ -1,0 +1,147 @@
+//! `POST /signup` driven by the events/ fixtures against a real moto_server.
+
+use std::sync::Arc;
+
+use shared::store::UserStore;
+use testkit::{assert_error, env, event, json, with_body, with_header};
+
+#[tokio::test]
+async fn signs_up_the_fixture_user_and_returns_a_token() {
+    let env = env().await;
+    let response = signup::handle(&env.app, event("signup")).await;
+    let (status, body) = json(&response);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let claims = env
+        .app
+        .tokens
+        .verify(body["token"].as_str().unwrap())
+        .unwrap();
+    let user = env
+        .app
+        .store
+        .get(claims.user_id().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.email.as_str(), "hello@world.com");
+    assert_eq!(user.first_name.as_str(), "Hello");
+    assert_eq!(user.phones[0].number, 988887888);
+    assert_eq!(user.created_at, user.last_login);
+    assert_eq!(
+        env.keys().await.len(),
+        2,
+        "one profile and one credential record"
+    );
+}
+
+#[tokio::test]
+async fn base64_bodies_are_decoded() {
+    let env = env().await;
+    let (status, body) = json(&signup::handle(&env.app, event("signup-base64")).await);
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn existing_email_is_refused_case_insensitively_and_nothing_is_written() {
+    let env = env().await;
+    assert_eq!(
+        json(&signup::handle(&env.app, event("signup")).await).0,
+        201
+    );
+    let keys = env.keys().await;
+    for email in ["hello@world.com", "  HELLO@World.COM "] {
+        let body = event("signup").body().clone();
+        let text = std::str::from_utf8(&body)
+            .unwrap()
+            .replace("hello@world.com", email);
+        let response = signup::handle(&env.app, with_body(event("signup"), &text)).await;
+        assert_error(&response, 409, "E-mail already exists", 4090);
+    }
+    assert_eq!(
+        env.keys().await,
+        keys,
+        "a refused sign-up leaves no item behind"
+    );
+}
+
+#[tokio::test]
+async fn sixteen_simultaneous_signups_of_one_email_create_one_user() {
+    let env = Arc::new(env().await);
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let env = env.clone();
+            tokio::spawn(async move {
+                signup::handle(&env.app, event("signup"))
+                    .await
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses.sort_unstable();
+    let mut expected = vec![201];
+    expected.extend([409; 15]);
+    assert_eq!(statuses, expected);
+    assert_eq!(env.keys().await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_contract_example_password_is_too_weak() {
+    let env = env().await;
+    let response = signup::handle(&env.app, event("signup-contract-example")).await;
+    assert_error(&response, 400, "Invalid fields", 4001);
+    assert_eq!(json(&response).1["details"][0]["field"], "password");
+    assert!(env.keys().await.is_empty());
+}
+
+#[tokio::test]
+async fn client_mistakes_get_their_documented_errors() {
+    let env = env().await;
+    let cases = [
+        ("signup-missing-fields", 400, "Missing fields", 4000),
+        ("signup-invalid-fields", 400, "Invalid fields", 4001),
+        (
+            "signup-malformed-json",
+            400,
+            "Request body must be a JSON object",
+            4002,
+        ),
+        (
+            "signup-wrong-content-type",
+            415,
+            "Content-Type must be application/json",
+            4150,
+        ),
+    ];
+    for (fixture, status, message, code) in cases {
+        let response = signup::handle(&env.app, event(fixture)).await;
+        assert_error(&response, status, message, code);
+    }
+    let details = json(&signup::handle(&env.app, event("signup-invalid-fields")).await).1;
+    assert_eq!(details["details"][0]["field"], "phones[0].number");
+    assert!(env.keys().await.is_empty());
+}
+
+#[tokio::test]
+async fn oversized_and_non_object_bodies_are_refused() {
+    let env = env().await;
+    let huge = format!("{{\"firstName\": \"{}\"}}", "a".repeat(70 * 1024));
+    let response = signup::handle(&env.app, with_body(event("signup"), &huge)).await;
+    assert_error(&response, 413, "Request body too large", 4130);
+    for body in ["[]", "null", "", "\"text\""] {
+        let response = signup::handle(&env.app, with_body(event("signup"), body)).await;
+        assert_error(&response, 400, "Request body must be a JSON object", 4002);
+    }
+    let charset = with_header(
+        event("signup"),
+        "content-type",
+        "application/json; charset=utf-8",
+    );
+    assert_eq!(json(&signup::handle(&env.app, charset).await).0, 201);
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Creates the users table on a local DynamoDB-compatible server, with the key schema read
+from template.yaml so local tables and the deployed one cannot drift apart.
+
+    create_table.py --endpoint http://127.0.0.1:8000 --table users   # create (idempotent)
+    create_table.py --print-schema                                   # the schema as JSON
+"""
+import argparse
+import json
+import pathlib
+import sys
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML, keeping intrinsic functions (!Ref, !Sub…) as plain data."""
+
+
+def _intrinsic(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {suffix: value}
+
+
+_TemplateLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path=ROOT / "template.yaml"):
+    with open(path, encoding="utf-8") as f:
+        return yaml.load(f, Loader=_TemplateLoader)
+
+
+def table_schema(template=None):
+    template = template or load_template()
+    tables = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    ]
+    if len(tables) != 1:
+        sys.exit(f"expected one AWS::DynamoDB::Table in template.yaml, found {len(tables)}")
+    return {
+        "KeySchema": tables[0]["KeySchema"],
+        "AttributeDefinitions": tables[0]["AttributeDefinitions"],
+    }
+
+
+def create_table(endpoint, table, region="us-east-1"):
+    import boto3  # only needed here; --print-schema stays fast
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    try:
+        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", **table_schema())
+    except client.exceptions.ResourceInUseException:
+        pass  # already there: `make dev` reuses the table across restarts
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoint")
+    parser.add_argument("--table")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--print-schema", action="store_true")
+    args = parser.parse_args()
+    if args.print_schema:
+        print(json.dumps(table_schema()))
+    elif args.endpoint and args.table:
+        create_table(args.endpoint, args.table, args.region)
+    else:
+        parser.error("--endpoint and --table are required unless --print-schema")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+//! Configuration, read once at init from the environment. A function with a missing or weak
+//! secret refuses to start rather than serve tokens anyone could forge.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// HS256 keys shorter than the hash output make brute force cheaper than it should be.
+pub const MIN_SECRET_BYTES: usize = 32;
+pub const DEFAULT_TTL_SECONDS: u64 = 3600;
+/// Access tokens are bearer credentials; a day is the longest we let one live.
+pub const MAX_TTL_SECONDS: u64 = 86_400;
+pub const DEFAULT_ISSUER: &str = "rust-auth-api";
+
+/// The JWT signing key: the raw UTF-8 bytes of `JWT_SECRET` (or of the Secrets Manager
+/// secret). Never printed.
+pub struct JwtSecret(pub(crate) Vec<u8>);
+
+impl JwtSecret {
+    pub fn new(bytes: Vec<u8>) -> Result<Self, ConfigError> {
+        if bytes.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            });
+        }
+        Ok(Self(bytes))
+    }
+}
+
+impl std::fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtSecret(<redacted>)")
+    }
+}
+
+#[derive(Debug)]
+pub struct TokenSettings {
+    pub secret: JwtSecret,
+    pub issuer: String,
+    pub ttl_seconds: u64,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub table_name: String,
+    pub tokens: TokenSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("could not read the JWT secret from Secrets Manager")]
+    SecretFetch(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Config {
+    /// Reads the environment; `JWT_SECRET_ARN` (the deployed stack) is fetched from Secrets
+    /// Manager, `JWT_SECRET` (local runs) is used as is.
+    pub async fn from_env(aws: &SdkConfig) -> Result<Self, ConfigError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let secret = match (var("JWT_SECRET"), var("JWT_SECRET_ARN")) {
+            (Some(secret), _) => secret,
+            (None, Some(arn)) => fetch_secret(aws, &arn).await?,
+            (None, None) => return Err(ConfigError::Missing("JWT_SECRET or JWT_SECRET_ARN")),
+        };
+        Self::from_vars(var, secret.into_bytes())
+    }
+
+    /// The pure part of [`Config::from_env`], separate so tests need no environment.
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+        secret: Vec<u8>,
+    ) -> Result<Self, ConfigError> {
+        let table_name = var("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let ttl_seconds = match var("TOKEN_TTL_SECONDS") {
+            None => DEFAULT_TTL_SECONDS,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|ttl| (1..=MAX_TTL_SECONDS).contains(ttl))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "TOKEN_TTL_SECONDS",
+                    reason: format!("must be a whole number of seconds in 1..={MAX_TTL_SECONDS}"),
+                })?,
+        };
+        Ok(Self {
+            table_name,
+            tokens: TokenSettings {
+                secret: JwtSecret::new(secret)?,
+                issuer: var("TOKEN_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
+                ttl_seconds,
+            },
+        })
+    }
+}
+
+async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError> {
+    let client = aws_sdk_secretsmanager::Client::new(aws);
+    let output = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|err| ConfigError::SecretFetch(err.into()))?;
+    output
+        .secret_string
+        .ok_or_else(|| ConfigError::SecretFetch("the secret has no string value".into()))
+}
+
+/// The AWS SDK configuration every client is built from: standard retries with back-off for
+/// throttling and transient errors, and timeouts that end well inside the function timeout so
+/// a stuck dependency becomes a 503, not a Lambda timeout. `AWS_ENDPOINT_URL_DYNAMODB` points
+/// it at a local server.
+pub async fn aws() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults() {
+        let config = Config::from_vars(vars(&[("TABLE_NAME", "users")]), SECRET.to_vec()).unwrap();
+        assert_eq!(config.table_name, "users");
+        assert_eq!(config.tokens.ttl_seconds, 3600);
+        assert_eq!(config.tokens.issuer, DEFAULT_ISSUER);
+    }
+
+    #[test]
+    fn refuses_short_secrets_and_bad_ttls() {
+        let short = Config::from_vars(vars(&[("TABLE_NAME", "t")]), vec![b'x'; 31]);
+        assert!(matches!(
+            short,
+            Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                ..
+            })
+        ));
+        for ttl in ["0", "-5", "abc", "86401"] {
+            let result = Config::from_vars(
+                vars(&[("TABLE_NAME", "t"), ("TOKEN_TTL_SECONDS", ttl)]),
+                SECRET.to_vec(),
+            );
+            assert!(result.is_err(), "{ttl}");
+        }
+        assert!(matches!(
+            Config::from_vars(vars(&[]), SECRET.to_vec()),
+            Err(ConfigError::Missing("TABLE_NAME"))
+        ));
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let config = Config::from_vars(vars(&[("TABLE_NAME", "t")]), SECRET.to_vec()).unwrap();
+        assert!(!format!("{config:?}").contains("0123456789abcdef"));
+    }
+}

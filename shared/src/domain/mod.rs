@@ -1,0 +1,17 @@
+//! Parse, don't validate: request JSON becomes these types, whose constructors are the only
+//! place a rule lives. Everything downstream trusts them.
+
+mod email;
+mod fields;
+mod name;
+mod password;
+mod phone;
+mod requests;
+mod user;
+
+pub use email::Email;
+pub use name::PersonName;
+pub use password::Password;
+pub use phone::{CountryCode, Phone};
+pub use requests::{Credentials, NewUser};
+pub use user::{Timestamp, User, UserId};

@@ -1,0 +1,211 @@
+//! The two request bodies, parsed whole: every field problem is reported at once.
+
+use serde_json::{Map, Value};
+
+use super::fields::{string, FieldReader};
+use super::{Email, Password, PersonName, Phone};
+use crate::ApiError;
+
+/// A valid sign-up: what `POST /signup` must carry before anything is hashed or stored.
+#[derive(Debug)]
+pub struct NewUser {
+    pub email: Email,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub phones: Vec<Phone>,
+    pub password: Password,
+}
+
+impl NewUser {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let first_name = reader.required(body, "", "firstName", |_, _, v| {
+            PersonName::parse(string(v)?)
+        });
+        let last_name = reader.required(body, "", "lastName", |_, _, v| {
+            PersonName::parse(string(v)?)
+        });
+        let email = reader.required(body, "", "email", |_, _, v| Email::parse(string(v)?));
+        let phones = reader.required(body, "", "phones", Phone::parse_list);
+        let password = reader.required(body, "", "password", |_, _, v| {
+            let known = [
+                email.as_ref().map_or("", Email::local_part),
+                first_name.as_ref().map_or("", PersonName::as_str),
+                last_name.as_ref().map_or("", PersonName::as_str),
+            ];
+            Password::new_for_signup(string(v)?, &known)
+        });
+        let parsed = (|| {
+            Some(NewUser {
+                email: email?,
+                first_name: first_name?,
+                last_name: last_name?,
+                phones: phones?,
+                password: password?,
+            })
+        })();
+        reader.finish(parsed)
+    }
+}
+
+/// What `POST /signin` carries.
+#[derive(Debug)]
+pub struct Credentials {
+    pub email: Email,
+    pub password: Password,
+}
+
+impl Credentials {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let email = reader.required(body, "", "email", |_, _, v| Email::parse(string(v)?));
+        let password = reader.required(body, "", "password", |_, _, v| {
+            Password::for_signin(string(v)?)
+        });
+        let parsed = email
+            .zip(password)
+            .map(|(email, password)| Credentials { email, password });
+        reader.finish(parsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FieldProblem;
+    use serde_json::json;
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    fn valid() -> Value {
+        json!({
+            "firstName": "Hello",
+            "lastName": "World",
+            "email": "Hello@World.com",
+            "password": "correct horse battery staple",
+            "phones": [{"number": 988887888, "area_code": 81, "country_code": "+55"}]
+        })
+    }
+
+    fn fields(err: &ApiError) -> Vec<String> {
+        err.details()
+            .iter()
+            .map(|p: &FieldProblem| p.field.clone())
+            .collect()
+    }
+
+    #[test]
+    fn parses_the_contract_example() {
+        let user = NewUser::parse(&object(valid())).unwrap();
+        assert_eq!(user.email.as_str(), "hello@world.com");
+        assert_eq!(user.first_name.as_str(), "Hello");
+        assert_eq!(user.phones.len(), 1);
+        assert_eq!(user.phones[0].number, 988887888);
+        assert_eq!(user.phones[0].country_code.as_str(), "+55");
+    }
+
+    #[test]
+    fn empty_object_lists_every_missing_field() {
+        let err = NewUser::parse(&Map::new()).unwrap_err();
+        assert!(matches!(err, ApiError::MissingFields(_)));
+        assert_eq!(
+            fields(&err),
+            ["firstName", "lastName", "email", "phones", "password"]
+        );
+    }
+
+    #[test]
+    fn null_blank_and_absent_sub_fields_are_missing() {
+        for (key, value) in [
+            ("firstName", json!(null)),
+            ("lastName", json!("   ")),
+            ("email", json!("")),
+        ] {
+            let mut body = valid();
+            body[key] = value;
+            let err = NewUser::parse(&object(body)).unwrap_err();
+            assert!(matches!(err, ApiError::MissingFields(_)), "{key}");
+            assert_eq!(fields(&err), [key]);
+        }
+        let mut body = valid();
+        body["phones"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("area_code");
+        let err = NewUser::parse(&object(body)).unwrap_err();
+        assert!(matches!(err, ApiError::MissingFields(_)));
+        assert_eq!(fields(&err), ["phones[0].area_code"]);
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_invalid_and_named() {
+        let cases = [
+            ("/phones/0/number", json!("988887888"), "phones[0].number"),
+            ("/phones/0/number", json!(-1), "phones[0].number"),
+            ("/phones/0/area_code", json!(8.1), "phones[0].area_code"),
+            (
+                "/phones/0/country_code",
+                json!("55"),
+                "phones[0].country_code",
+            ),
+            (
+                "/phones/0/country_code",
+                json!(55),
+                "phones[0].country_code",
+            ),
+            ("/phones/0", json!("x"), "phones[0]"),
+            ("/phones", json!({}), "phones"),
+            ("/firstName", json!(123), "firstName"),
+            ("/lastName", json!("x".repeat(101)), "lastName"),
+            ("/email", json!("not-an-email"), "email"),
+            ("/password", json!("hunter2"), "password"),
+            ("/password", json!("qwerty123"), "password"),
+            ("/password", json!(12345678), "password"),
+        ];
+        for (pointer, value, field) in cases {
+            let mut body = valid();
+            *body.pointer_mut(pointer).unwrap() = value;
+            let err = NewUser::parse(&object(body)).unwrap_err();
+            assert!(matches!(err, ApiError::InvalidFields(_)), "{pointer}");
+            assert_eq!(fields(&err), [field], "{pointer}");
+        }
+    }
+
+    #[test]
+    fn at_most_ten_phones_and_an_empty_list_is_fine() {
+        let mut body = valid();
+        let phone = body["phones"][0].clone();
+        body["phones"] = Value::Array(vec![phone; 11]);
+        let err = NewUser::parse(&object(body)).unwrap_err();
+        assert_eq!(fields(&err), ["phones"]);
+        let mut body = valid();
+        body["phones"] = json!([]);
+        assert!(NewUser::parse(&object(body)).unwrap().phones.is_empty());
+    }
+
+    #[test]
+    fn missing_wins_over_invalid() {
+        let mut body = valid();
+        body["email"] = json!("bad");
+        body.as_object_mut().unwrap().remove("password");
+        let err = NewUser::parse(&object(body)).unwrap_err();
+        assert!(matches!(err, ApiError::MissingFields(_)));
+        assert_eq!(fields(&err), ["password"]);
+    }
+
+    #[test]
+    fn credentials() {
+        let creds =
+            Credentials::parse(&object(json!({"email": " A@B.io", "password": "x"}))).unwrap();
+        assert_eq!(creds.email.as_str(), "a@b.io");
+        let err = Credentials::parse(&object(json!({"email": "a@b.io"}))).unwrap_err();
+        assert_eq!(fields(&err), ["password"]);
+        let err = Credentials::parse(&object(json!({"email": 1, "password": "x"}))).unwrap_err();
+        assert!(matches!(err, ApiError::InvalidFields(_)));
+    }
+}

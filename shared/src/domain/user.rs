@@ -1,0 +1,116 @@
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::{Email, PersonName, Phone};
+
+/// A user's id: a random UUID, so ids reveal neither order nor count of sign-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserId(uuid::Uuid);
+
+impl UserId {
+    pub fn random() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        uuid::Uuid::try_parse(raw).ok().map(Self)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl Serialize for UserId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A UTC instant with millisecond precision, written as RFC 3339 (`2026-11-22T02:18:49.123Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        let now = OffsetDateTime::now_utc();
+        let millis = now.millisecond();
+        Self(now.replace_millisecond(millis).unwrap_or(now))
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        OffsetDateTime::parse(raw, &Rfc3339).ok().map(Self)
+    }
+
+    pub fn unix(&self) -> i64 {
+        self.0.unix_timestamp()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let utc = self.0.to_offset(time::UtcOffset::UTC);
+        let (y, mo, d) = (utc.year(), u8::from(utc.month()), utc.day());
+        let (h, mi, s, ms) = (utc.hour(), utc.minute(), utc.second(), utc.millisecond());
+        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A user as stored and as `GET /me` shows it. The password hash is not part of it: it lives
+/// in the credential record, which only sign-in reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    #[serde(rename = "firstName")]
+    pub first_name: PersonName,
+    #[serde(rename = "lastName")]
+    pub last_name: PersonName,
+    pub email: Email,
+    pub phones: Vec<Phone>,
+    pub created_at: Timestamp,
+    pub last_login: Timestamp,
+}
+
+impl Serialize for PersonName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for Email {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_millis_and_round_trip() {
+        let now = Timestamp::now();
+        let text = now.to_string();
+        assert_eq!(text.len(), "2026-11-22T02:18:49.123Z".len(), "{text}");
+        assert!(text.ends_with('Z'));
+        assert_eq!(Timestamp::parse(&text), Some(now));
+    }
+
+    #[test]
+    fn user_ids_round_trip() {
+        let id = UserId::random();
+        assert_eq!(UserId::parse(&id.to_string()), Some(id));
+        assert_eq!(UserId::parse("USER#1"), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! Everything the three functions share: configuration, request parsing into domain types,
+//! password hashing, tokens, the user store and the one error type that becomes every
+//! non-2xx response.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod password;
+pub mod store;
+pub mod telemetry;
+pub mod token;
+
+pub use app::App;
+pub use error::ApiError;

@@ -1,0 +1,255 @@
+//! JWT access tokens: HS256 only, issuer checked, short leeway. The algorithm is pinned on
+//! verify, so `alg: none` and algorithm-confusion tokens fail before any claim is read.
+
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{JwtSecret, TokenSettings};
+use crate::domain::{Timestamp, User, UserId};
+use crate::ApiError;
+
+/// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
+const LEEWAY_SECONDS: u64 = 5;
+/// A header value longer than this is not one of our tokens; refuse it without decoding.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims<'a> {
+    sub: String,
+    email: &'a str,
+    #[serde(rename = "firstName")]
+    first_name: &'a str,
+    #[serde(rename = "lastName")]
+    last_name: &'a str,
+    iat: i64,
+    exp: i64,
+    iss: &'a str,
+    jti: String,
+}
+
+/// The claims `GET /me` relies on, read only from a token whose signature checked out.
+#[derive(Debug, Deserialize)]
+pub struct VerifiedClaims {
+    pub sub: String,
+    pub exp: i64,
+    pub jti: String,
+}
+
+impl VerifiedClaims {
+    pub fn user_id(&self) -> Option<UserId> {
+        UserId::parse(&self.sub)
+    }
+}
+
+/// A freshly issued token and its lifetime, as sign-up and sign-in return them.
+#[derive(Debug, Serialize)]
+pub struct IssuedToken {
+    pub token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+}
+
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    ttl_seconds: u64,
+}
+
+impl TokenService {
+    pub fn new(settings: &TokenSettings) -> Self {
+        let JwtSecret(secret) = &settings.secret;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: settings.issuer.clone(),
+            ttl_seconds: settings.ttl_seconds,
+        }
+    }
+
+    pub fn issue(&self, user: &User) -> Result<IssuedToken, ApiError> {
+        let iat = Timestamp::now().unix();
+        let claims = Claims {
+            sub: user.id.to_string(),
+            email: user.email.as_str(),
+            first_name: user.first_name.as_str(),
+            last_name: user.last_name.as_str(),
+            iat,
+            exp: iat.saturating_add_unsigned(self.ttl_seconds),
+            iss: &self.issuer,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)?;
+        Ok(IssuedToken {
+            token,
+            token_type: "Bearer",
+            expires_in: self.ttl_seconds,
+        })
+    }
+
+    /// Any failure (format, signature, algorithm, issuer, expiry) is the same public error.
+    pub fn verify(&self, token: &str) -> Result<VerifiedClaims, ApiError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(ApiError::InvalidSession);
+        }
+        decode::<VerifiedClaims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|err| {
+                tracing::debug!(reason = %err, "token refused");
+                ApiError::InvalidSession
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, PersonName};
+    use serde_json::{json, Value};
+
+    const SECRET: &[u8] = b"an-unguessable-test-secret-of-32-bytes!!";
+
+    fn settings(secret: &[u8], issuer: &str, ttl: u64) -> TokenSettings {
+        TokenSettings {
+            secret: JwtSecret::new(secret.to_vec()).unwrap(),
+            issuer: issuer.to_owned(),
+            ttl_seconds: ttl,
+        }
+    }
+
+    fn user() -> User {
+        let now = Timestamp::now();
+        User {
+            id: UserId::random(),
+            first_name: PersonName::parse("Hello").unwrap(),
+            last_name: PersonName::parse("World").unwrap(),
+            email: Email::parse("hello@world.com").unwrap(),
+            phones: vec![],
+            created_at: now,
+            last_login: now,
+        }
+    }
+
+    fn payload(token: &str) -> Value {
+        use base64::Engine as _;
+        let part = token.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    fn forge(header: Value, claims: Value, secret: &[u8]) -> String {
+        use base64::Engine as _;
+        use hmac::Mac as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let signing_input = format!(
+            "{}.{}",
+            b64.encode(header.to_string()),
+            b64.encode(claims.to_string())
+        );
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+        mac.update(signing_input.as_bytes());
+        format!(
+            "{signing_input}.{}",
+            b64.encode(mac.finalize().into_bytes())
+        )
+    }
+
+    #[test]
+    fn issued_tokens_carry_the_user_and_verify() {
+        let tokens = TokenService::new(&settings(SECRET, "auth-test", 3600));
+        let user = user();
+        let issued = tokens.issue(&user).unwrap();
+        assert_eq!(issued.expires_in, 3600);
+        let claims = payload(&issued.token);
+        assert_eq!(claims["sub"], user.id.to_string());
+        assert_eq!(claims["email"], "hello@world.com");
+        assert_eq!(claims["firstName"], "Hello");
+        assert_eq!(claims["lastName"], "World");
+        assert_eq!(claims["iss"], "auth-test");
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            3600
+        );
+        assert!(!issued.token.contains("password"));
+        let verified = tokens.verify(&issued.token).unwrap();
+        assert_eq!(verified.user_id(), Some(user.id));
+    }
+
+    #[test]
+    fn refuses_other_keys_issuers_and_tampering() {
+        let tokens = TokenService::new(&settings(SECRET, "auth-test", 3600));
+        let other_key = TokenService::new(&settings(&[7u8; 32], "auth-test", 3600));
+        let other_iss = TokenService::new(&settings(SECRET, "someone-else", 3600));
+        let user = user();
+        assert!(tokens
+            .verify(&other_key.issue(&user).unwrap().token)
+            .is_err());
+        assert!(tokens
+            .verify(&other_iss.issue(&user).unwrap().token)
+            .is_err());
+
+        let token = tokens.issue(&user).unwrap().token;
+        let mut tampered = token.clone().into_bytes();
+        let middle = token.find('.').unwrap() + 3;
+        tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        for bad in [
+            tampered.as_str(),
+            "",
+            "abc",
+            "a.b.c",
+            &token[..token.len() - 2],
+        ] {
+            assert!(
+                matches!(tokens.verify(bad), Err(ApiError::InvalidSession)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_alg_none_expired_and_future_tokens() {
+        let tokens = TokenService::new(&settings(SECRET, "auth-test", 3600));
+        let now = Timestamp::now().unix();
+        let claims = |iat: i64, exp: i64| {
+            json!({"sub": UserId::random().to_string(), "iat": iat, "exp": exp,
+                   "iss": "auth-test", "jti": "x"})
+        };
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let none = format!(
+            "{}.{}.",
+            b64.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
+            b64.encode(claims(now, now + 60).to_string())
+        );
+        assert!(tokens.verify(&none).is_err());
+        let hs512 = forge(json!({"alg": "HS512"}), claims(now, now + 60), SECRET);
+        assert!(tokens.verify(&hs512).is_err());
+
+        let good = forge(json!({"alg": "HS256"}), claims(now, now + 60), SECRET);
+        assert!(tokens.verify(&good).is_ok(), "the forger itself is sound");
+        let expired = forge(json!({"alg": "HS256"}), claims(now - 120, now - 60), SECRET);
+        assert!(tokens.verify(&expired).is_err());
+        let mut future = claims(now, now + 600);
+        future["nbf"] = json!(now + 300);
+        assert!(tokens
+            .verify(&forge(json!({"alg": "HS256"}), future, SECRET))
+            .is_err());
+        let mut no_exp = claims(now, 0);
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert!(tokens
+            .verify(&forge(json!({"alg": "HS256"}), no_exp, SECRET))
+            .is_err());
+        assert!(tokens.verify(&"a".repeat(MAX_TOKEN_BYTES + 1)).is_err());
+    }
+}

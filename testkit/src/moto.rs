@@ -1,0 +1,147 @@
+//! A real DynamoDB-compatible server (`moto_server` from PyPI) for tests.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement};
+use aws_sdk_dynamodb::Client;
+
+pub struct Server {
+    pub endpoint: String,
+    pub port: u16,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+
+/// A free loopback port (the OS picks it; we release it just before the server binds it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a moto_server that dies with this process. It is spawned from a thread that lives as
+/// long as the process, because the kernel's parent-death signal follows the spawning thread.
+pub fn start(port: u16) -> Child {
+    let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut command = Command::new(&program);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl is async-signal-safe; it only sets this child's parent-death signal.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let spawned = command.spawn().map_err(|e| {
+            format!(
+                "cannot start {program}: {e}. Run the tests with `make test`, which installs it"
+            )
+        });
+        tx.send(spawned).unwrap();
+        loop {
+            std::thread::park();
+        }
+    });
+    let child = rx.recv().unwrap().unwrap_or_else(|e| panic!("{e}"));
+    wait_for_port(port);
+    child
+}
+
+pub fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "server on port {port} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The moto server shared by the tests of this binary.
+pub fn server() -> &'static Server {
+    SERVER.get_or_init(|| {
+        let port = free_port();
+        std::mem::forget(start(port));
+        Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+        }
+    })
+}
+
+/// A DynamoDB client for `endpoint` with dummy credentials, the same SDK setup as production.
+pub async fn client(endpoint: &str) -> Client {
+    let aws = shared::config::aws().await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&aws)
+        .endpoint_url(endpoint)
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testkit", "testkit", None, None, "testkit",
+        ))
+        .build();
+    Client::from_conf(config)
+}
+
+/// The key schema of template.yaml, read through the same script `make dev` uses.
+fn schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let output = Command::new(python)
+            .arg(crate::root().join("scripts/create_table.py"))
+            .arg("--print-schema")
+            .output()
+            .expect("python3 with PyYAML (make test installs it)");
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    })
+}
+
+/// Creates a table named `table` with template.yaml's key schema.
+pub async fn create_table(client: &Client, table: &str) {
+    let schema = schema();
+    let mut request = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest);
+    for key in schema["KeySchema"].as_array().unwrap() {
+        request = request.key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key["AttributeName"].as_str().unwrap())
+                .key_type(key["KeyType"].as_str().unwrap().into())
+                .build()
+                .unwrap(),
+        );
+    }
+    for attribute in schema["AttributeDefinitions"].as_array().unwrap() {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attribute["AttributeName"].as_str().unwrap())
+                .attribute_type(attribute["AttributeType"].as_str().unwrap().into())
+                .build()
+                .unwrap(),
+        );
+    }
+    request.send().await.unwrap();
+}
+
+/// A client and a new, empty table on the shared server.
+pub async fn fresh_table() -> (Client, String) {
+    let client = client(&server().endpoint).await;
+    let table = format!("users-{}", uuid::Uuid::new_v4().simple());
+    create_table(&client, &table).await;
+    (client, table)
+}
