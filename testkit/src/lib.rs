@@ -168,3 +168,11 @@ pub fn assert_error(response: &Response<Body>, status: u16, message: &str, code:
 pub fn unique_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
 }
+
+/// An app whose DynamoDB endpoint is a closed loopback port: every store call fails the way an
+/// outage does.
+pub async fn unreachable_app() -> App<DynamoUserStore> {
+    let dead = format!("http://127.0.0.1:{}", moto::free_port());
+    let client = moto::client(&dead).await;
+    App::new(DynamoUserStore::new(client, "users"), &config("users"))
+}

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! `GET /me` driven by the events/ fixtures against a real moto_server.
 
 use serde_json::json as j;
@@ -62,4 +64,21 @@ async fn bad_tokens_are_an_invalid_session() {
     let valid = forge_token(&claims(id, now, now + 60, "testkit"));
     let request = with_header(event("me"), "authorization", &format!("Bearer {valid}"));
     assert_eq!(json(&me::handle(&env.app, request).await).0, 200);
+}
+
+#[tokio::test]
+async fn an_unreachable_store_answers_503_json() {
+    let env = env().await;
+    let user = env
+        .seed_user("hello@world.com", "correct horse battery staple")
+        .await;
+    let app = testkit::unreachable_app().await;
+    let token = app.tokens.issue(&user).unwrap().token;
+    let request = with_header(event("me"), "authorization", &format!("Bearer {token}"));
+    assert_error(
+        &me::handle(&app, request).await,
+        503,
+        "Service unavailable",
+        5030,
+    );
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! `POST /signin` driven by the events/ fixtures against a real moto_server.
 
 use std::time::{Duration, Instant};
@@ -108,4 +110,11 @@ async fn client_mistakes_get_their_documented_errors() {
         let response = signin::handle(&env.app, with_body(event("signin"), body)).await;
         assert_error(&response, status, message, code);
     }
+}
+
+#[tokio::test]
+async fn an_unreachable_store_answers_503_json() {
+    let app = testkit::unreachable_app().await;
+    let response = signin::handle(&app, event("signin")).await;
+    assert_error(&response, 503, "Service unavailable", 5030);
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! `POST /signup` driven by the events/ fixtures against a real moto_server.
 
 use std::sync::Arc;
@@ -144,4 +146,11 @@ async fn oversized_and_non_object_bodies_are_refused() {
         "application/json; charset=utf-8",
     );
     assert_eq!(json(&signup::handle(&env.app, charset).await).0, 201);
+}
+
+#[tokio::test]
+async fn an_unreachable_store_answers_503_json() {
+    let app = testkit::unreachable_app().await;
+    let response = signup::handle(&app, event("signup")).await;
+    assert_error(&response, 503, "Service unavailable", 5030);
 }

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The local stack behind `make dev`: moto_server (DynamoDB API) on loopback, the users table
+# with template.yaml's key schema, a dev JWT secret, and `cargo lambda watch` serving
+# POST /signup, POST /signin and GET /me. Ctrl-C stops everything it started.
+#
+# Overrides (environment): API_PORT (9000), DYNAMODB_PORT (8000), TABLE_NAME (auth-users),
+# JWT_SECRET (else generated once into $DEV_STATE_DIR/jwt-secret), TOKEN_TTL_SECONDS,
+# TOKEN_ISSUER, DEV_STATE_DIR (.dev), RUST_LOG (our crates at info, the tooling at warn),
+# AWS_LAMBDA_LOG_FORMAT (JSON, as deployed; set it to TEXT for plain lines).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+API_PORT=${API_PORT:-9000}
+DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
+TABLE_NAME=${TABLE_NAME:-auth-users}
+DEV_STATE_DIR=${DEV_STATE_DIR:-.dev}
+mkdir -p "$DEV_STATE_DIR"
+
+say() { printf '[dev] %s\n' "$*" >&2; }
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  for _ in $(seq 1 300); do
+    port_busy "$1" && return 0
+    sleep 0.1
+  done
+  say "nothing is listening on 127.0.0.1:$1 after 30 s; see $DEV_STATE_DIR/*.log"
+  return 1
+}
+
+for port in "$API_PORT" "$DYNAMODB_PORT"; do
+  if port_busy "$port"; then
+    say "127.0.0.1:$port is already in use; stop what runs there or set API_PORT / DYNAMODB_PORT"
+    exit 1
+  fi
+done
+
+if [ -z "${JWT_SECRET:-}" ]; then
+  secret_file="$DEV_STATE_DIR/jwt-secret"
+  if [ ! -s "$secret_file" ]; then
+    (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(48))' >"$secret_file")
+    say "generated a dev JWT secret in $secret_file (git-ignored)"
+  fi
+  JWT_SECRET=$(cat "$secret_file")
+fi
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  say "stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "starting moto_server (DynamoDB) on 127.0.0.1:$DYNAMODB_PORT"
+setsid moto_server -H 127.0.0.1 -p "$DYNAMODB_PORT" >"$DEV_STATE_DIR/moto.log" 2>&1 &
+pids+=($!)
+wait_for_port "$DYNAMODB_PORT"
+python3 scripts/create_table.py --endpoint "http://127.0.0.1:$DYNAMODB_PORT" --table "$TABLE_NAME"
+say "table $TABLE_NAME ready"
+
+# What the functions see; the same variables the template sets, pointed at local servers.
+export JWT_SECRET TABLE_NAME
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
+export AWS_REGION=${AWS_REGION:-us-east-1}
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,lambda_runtime=info}
+export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
+[ -n "${TOKEN_TTL_SECONDS:-}" ] && export TOKEN_TTL_SECONDS
+[ -n "${TOKEN_ISSUER:-}" ] && export TOKEN_ISSUER
+
+say "building the functions"
+cargo build --quiet --bins
+
+say "starting cargo lambda watch on 127.0.0.1:$API_PORT"
+setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" &
+pids+=($!)
+wait_for_port "$API_PORT"
+
+# One request per route starts each function now, so the first real request is not a cold one.
+for route in "POST /signup" "POST /signin" "GET /me"; do
+  method=${route% *} path=${route#* }
+  for _ in $(seq 1 600); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'content-type: application/json' \
+      --data-binary '{}' "http://127.0.0.1:$API_PORT$path" || true)
+    case "$code" in 4??) break ;; esac
+    sleep 0.2
+  done
+  [ "${code:-}" != "${code#4}" ] || { say "$route did not answer (last status: ${code:-none})"; exit 1; }
+done
+
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me; Ctrl-C stops)"
+wait "${pids[@]}"

@@ -1,0 +1,75 @@
+"""Fixtures for the end-to-end tests: `make dev`'s own stack (scripts/dev.sh: moto_server,
+the table, cargo lambda watch running the compiled functions) on free loopback ports."""
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Api:
+    def __init__(self, base):
+        self.base = base
+
+    def call(self, method, path, body=None, headers=None, raw=None):
+        """Returns (status, parsed JSON body or None, headers)."""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("content-type", "application/json")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, text, hdrs = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as err:
+            status, text, hdrs = err.code, err.read(), err.headers
+        return status, (json.loads(text) if text else None), hdrs
+
+
+@pytest.fixture(scope="session")
+def api():
+    state = tempfile.mkdtemp(prefix="auth-e2e-")
+    port = free_port()
+    env = dict(
+        os.environ,
+        API_PORT=str(port),
+        DYNAMODB_PORT=str(free_port()),
+        DEV_STATE_DIR=state,
+        TABLE_NAME="e2e-users",
+        JWT_SECRET="e2e-secret-that-is-long-enough-for-hs256-tokens",
+    )
+    log = open(pathlib.Path(state) / "dev.log", "w")
+    proc = subprocess.Popen(
+        [str(ROOT / "scripts/dev.sh")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.time() + 600
+    try:
+        while "ready:" not in (pathlib.Path(state) / "dev.log").read_text():
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("dev stack did not start:\n" + (pathlib.Path(state) / "dev.log").read_text()[-4000:])
+            time.sleep(0.5)
+        yield Api(f"http://127.0.0.1:{port}")
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()

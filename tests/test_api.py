@@ -1,0 +1,107 @@
+"""End to end: the compiled functions under cargo lambda's runtime emulator, behind its
+router, on a real moto_server; the same stack `make dev` gives a user."""
+import base64
+import concurrent.futures
+import json
+import time
+import uuid
+
+PASSWORD = "correct horse battery staple"
+
+
+def new_user(**overrides):
+    user = {
+        "firstName": "Hello",
+        "lastName": "World",
+        "email": f"e2e-{uuid.uuid4().hex}@example.com",
+        "password": PASSWORD,
+        "phones": [{"number": 988887888, "area_code": 81, "country_code": "+55"}],
+    }
+    user.update(overrides)
+    return user
+
+
+def claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_signup_signin_me_flow(api):
+    user = new_user(firstName="José", lastName="da Silva")
+    status, body, headers = api.call("POST", "/signup", user)
+    assert status == 201, body
+    assert headers["content-type"] == "application/json"
+    token_claims = claims(body["token"])
+    assert token_claims["email"] == user["email"]
+    assert token_claims["firstName"] == "José"
+    assert {"sub", "iat", "exp", "iss"} <= token_claims.keys()
+    assert "password" not in json.dumps(token_claims)
+
+    status, profile, _ = api.call("GET", "/me", headers={"Authorization": "Bearer " + body["token"]})
+    assert status == 200, profile
+    assert profile["firstName"] == "José"
+    assert profile["lastName"] == "da Silva"
+    assert profile["email"] == user["email"]
+    assert profile["phones"] == user["phones"]
+    assert profile["created_at"] == profile["last_login"]
+    assert profile["created_at"].endswith("Z")
+
+    time.sleep(0.01)
+    status, signed_in, _ = api.call(
+        "POST", "/signin", {"email": user["email"].upper(), "password": PASSWORD}
+    )
+    assert status == 200, signed_in
+    status, after, _ = api.call("GET", "/me", headers={"Authorization": signed_in["token"]})
+    assert status == 200
+    assert after["last_login"] > profile["last_login"]
+    assert after["created_at"] == profile["created_at"]
+
+
+def test_duplicate_email_is_409_case_insensitive(api):
+    user = new_user()
+    assert api.call("POST", "/signup", user)[0] == 201
+    status, body, _ = api.call("POST", "/signup", dict(user, email=" " + user["email"].upper()))
+    assert (status, body) == (409, {"message": "E-mail already exists", "errorCode": 4090})
+
+
+def test_sixteen_simultaneous_signups_give_one_201(api):
+    user = new_user()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = sorted(pool.map(lambda _: api.call("POST", "/signup", user)[0], range(16)))
+    assert statuses == [201] + [409] * 15
+
+
+def test_signin_failures_are_generic(api):
+    user = new_user()
+    api.call("POST", "/signup", user)
+    wrong = api.call("POST", "/signin", {"email": user["email"], "password": "not it at all"})
+    unknown = api.call("POST", "/signin", {"email": "nobody-" + user["email"], "password": PASSWORD})
+    expected = {"message": "Invalid e-mail or password", "errorCode": 4010}
+    assert wrong[:2] == (401, expected)
+    assert unknown[:2] == (401, expected)
+
+
+def test_contract_errors(api):
+    missing = api.call("POST", "/signup", {})
+    assert missing[0] == 400 and missing[1]["message"] == "Missing fields"
+    invalid = api.call(
+        "POST", "/signup",
+        new_user(phones=[{"number": "988887888", "area_code": 81, "country_code": "+55"}]),
+    )
+    assert invalid[0] == 400 and invalid[1]["message"] == "Invalid fields"
+    assert invalid[1]["details"][0]["field"] == "phones[0].number"
+    weak = api.call("POST", "/signup", new_user(password="hunter2"))
+    assert weak[0] == 400 and weak[1]["details"][0]["field"] == "password"
+    assert api.call("POST", "/signin", {"email": "a@b.co"})[1]["message"] == "Missing fields"
+    assert api.call("GET", "/me")[:2] == (401, {"message": "Unauthorized", "errorCode": 4011})
+    bad = api.call("GET", "/me", headers={"Authorization": "Bearer not.a.token"})
+    assert bad[:2] == (401, {"message": "Unauthorized - invalid session", "errorCode": 4012})
+
+
+def test_transport_level_mistakes(api):
+    malformed = api.call("POST", "/signup", raw=b'{"firstName": ')
+    assert malformed[:2] == (400, {"message": "Request body must be a JSON object", "errorCode": 4002})
+    form = api.call("POST", "/signup", raw=b"a=b", headers={"content-type": "text/plain"})
+    assert form[0] == 415 and form[1]["errorCode"] == 4150
+    huge = api.call("POST", "/signup", raw=json.dumps({"firstName": "x" * 70_000}).encode())
+    assert huge[0] == 413 and huge[1]["errorCode"] == 4130

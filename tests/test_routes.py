@@ -1,0 +1,86 @@
+"""The route table is written in three places; they must agree: template.yaml (deployed),
+Cargo.toml's cargo-lambda router (make dev) and openapi.yaml (documented)."""
+import pathlib
+import sys
+import tomllib
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from create_table import load_template  # noqa: E402
+
+
+def template_routes():
+    routes = set()
+    for resource in load_template()["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                props = event["Properties"]
+                routes.add((props["Method"].upper(), props["Path"], binary))
+    return routes
+
+
+def router_routes():
+    manifest = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+    return {
+        (entry["method"].upper(), path, entry["function"])
+        for path, entries in router.items()
+        for entry in entries
+    }
+
+
+def openapi_routes():
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    return {
+        (method.upper(), path, operation["x-function"])
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def test_the_three_route_tables_agree():
+    expected = {("POST", "/signup", "signup"), ("POST", "/signin", "signin"), ("GET", "/me", "me")}
+    assert template_routes() == expected
+    assert router_routes() == expected
+    assert openapi_routes() == expected
+
+
+def test_every_function_is_a_workspace_binary():
+    manifest = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    members = set(manifest["workspace"]["members"])
+    for _, _, binary in template_routes():
+        assert f"functions/{binary}" in members
+
+
+def test_local_table_schema_is_the_templates():
+    from create_table import table_schema
+
+    schema = table_schema()
+    assert schema["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+
+
+def rust_error_codes():
+    """(code, message) pairs read from shared/src/error.rs: the one source of the codes."""
+    import re
+
+    source = (ROOT / "shared/src/error.rs").read_text()
+    messages = dict(re.findall(r'#\[error\("([^"]+)"\)\]\s*(\w+)', source))
+    by_variant = {v: m for m, v in messages.items()}
+    codes = re.findall(r"Self::(\w+)(?:\([^)]*\))? => (\d{4}),", source)
+    return {int(code): by_variant[variant] for variant, code in codes}
+
+
+def test_error_code_tables_match_the_code():
+    codes = rust_error_codes()
+    assert len(codes) >= 11
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    assert {int(k): v for k, v in spec["x-error-codes"].items()} == codes
+    readme = (ROOT / "README.md").read_text()
+    for code, message in codes.items():
+        assert f"| {code} |" in readme and message in readme, (code, message)
