@@ -23,8 +23,13 @@ def free_port():
 
 
 class Api:
-    def __init__(self, base):
+    def __init__(self, base, log_path, secret):
         self.base = base
+        self.log_path = log_path
+        self.secret = secret
+
+    def log(self):
+        return self.log_path.read_text()
 
     def call(self, method, path, body=None, headers=None, raw=None):
         """Returns (status, parsed JSON body or None, headers)."""
@@ -65,7 +70,7 @@ def api():
             if proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("dev stack did not start:\n" + (pathlib.Path(state) / "dev.log").read_text()[-4000:])
             time.sleep(0.5)
-        yield Api(f"http://127.0.0.1:{port}")
+        yield Api(f"http://127.0.0.1:{port}", pathlib.Path(state) / "dev.log", env["JWT_SECRET"])
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

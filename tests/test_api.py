@@ -105,3 +105,20 @@ def test_transport_level_mistakes(api):
     assert form[0] == 415 and form[1]["errorCode"] == 4150
     huge = api.call("POST", "/signup", raw=json.dumps({"firstName": "x" * 70_000}).encode())
     assert huge[0] == 413 and huge[1]["errorCode"] == 4130
+
+
+def test_logs_carry_request_ids_and_never_secrets(api):
+    password = f"Unique-{uuid.uuid4().hex}-pass"
+    user = new_user(password=password)
+    status, body, _ = api.call("POST", "/signup", user)
+    assert status == 201
+    signed_in = api.call("POST", "/signin", {"email": user["email"], "password": password})[1]
+    api.call("POST", "/signin", {"email": user["email"], "password": password + "x"})
+    api.call("GET", "/me", headers={"Authorization": "Bearer " + signed_in["token"]})
+    time.sleep(0.5)  # let the emulator flush the functions' output
+    log = api.log()
+    for secret in [password, body["token"], signed_in["token"], api.secret, "$argon2id$"]:
+        assert secret not in log
+    records = [json.loads(line) for line in log.splitlines() if line.startswith('{"level"')]
+    signed_up = [r for r in records if r["fields"].get("message") == "user signed up"]
+    assert signed_up and all(r["span"]["requestId"] for r in signed_up)

@@ -7,9 +7,9 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod lambda;
 pub mod password;
 pub mod store;
-pub mod telemetry;
 pub mod token;
 
 pub use app::App;

@@ -1,14 +1,10 @@
-//! Lambda entry point: build the dependencies once, then serve requests with them.
+//! Lambda entry point: dependencies are built once, the handler lives in lib.rs.
 
 use lambda_http::{run, service_fn, Error};
-use shared::error::ErrorChain;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let app = shared::App::from_env().await.inspect_err(|err| {
-        tracing::error!(error = %ErrorChain(err), "configuration refused; not starting");
-    })?;
+    let app = shared::lambda::init().await?;
     run(service_fn(|request| async {
         Ok::<_, std::convert::Infallible>(me::handle(&app, request).await)
     }))
