@@ -14,7 +14,7 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: dev test tools lint unit e2e template sam-build fmt clean
 
-## dev: the API on http://127.0.0.1:9000 with moto_server (DynamoDB) on 127.0.0.1:8000
+## dev: the API on http://127.0.0.1:9000, DynamoDB (moto) on :8000, Redis on :6380
 dev: tools
 	scripts/dev.sh
 
@@ -22,6 +22,7 @@ dev: tools
 test: tools lint unit e2e template
 
 tools: $(VENV_STAMP) $(CACHE_DIR)/.rust-targets
+	@scripts/ensure_redis.sh
 
 $(VENV_STAMP): requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is required ($(PYTHON) not found)"; exit 1; }

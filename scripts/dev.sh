@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The local stack behind `make dev`: moto_server (DynamoDB API) on loopback, the users table
-# with template.yaml's key schema, a dev JWT secret, and `cargo lambda watch` serving
-# POST /signup, POST /signin and GET /me. Ctrl-C stops everything it started.
+# The local stack behind `make dev`: moto_server (DynamoDB API) and redis-server on loopback,
+# the users table with template.yaml's key schema, a dev JWT secret, and `cargo lambda watch`
+# serving POST /signup, POST /signin, GET /me and POST /signout. Ctrl-C stops everything it
+# started.
 #
-# Overrides (environment): API_PORT (9000), DYNAMODB_PORT (8000), TABLE_NAME (auth-users),
+# Overrides (environment): API_PORT (9000), DYNAMODB_PORT (8000), REDIS_PORT (6380, beside a
+# system Redis that may hold 6379), TABLE_NAME (auth-users), RATE_LIMIT_CAPACITY,
+# RATE_LIMIT_REFILL_PER_SECOND, PROFILE_CACHE_TTL_SECONDS,
 # JWT_SECRET (else generated once into $DEV_STATE_DIR/jwt-secret), TOKEN_TTL_SECONDS,
 # TOKEN_ISSUER, DEV_STATE_DIR (.dev), RUST_LOG (our crates at info, the tooling at warn),
 # AWS_LAMBDA_LOG_FORMAT (JSON, as deployed; set it to TEXT for plain lines).
@@ -12,6 +15,7 @@ cd "$(dirname "$0")/.."
 
 API_PORT=${API_PORT:-9000}
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
+REDIS_PORT=${REDIS_PORT:-6380}
 TABLE_NAME=${TABLE_NAME:-auth-users}
 DEV_STATE_DIR=${DEV_STATE_DIR:-.dev}
 mkdir -p "$DEV_STATE_DIR"
@@ -29,9 +33,9 @@ wait_for_port() {
   return 1
 }
 
-for port in "$API_PORT" "$DYNAMODB_PORT"; do
+for port in "$API_PORT" "$DYNAMODB_PORT" "$REDIS_PORT"; do
   if port_busy "$port"; then
-    say "127.0.0.1:$port is already in use; stop what runs there or set API_PORT / DYNAMODB_PORT"
+    say "127.0.0.1:$port is already in use; stop what runs there or set API_PORT / DYNAMODB_PORT / REDIS_PORT"
     exit 1
   fi
 done
@@ -58,21 +62,30 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "starting moto_server (DynamoDB) on 127.0.0.1:$DYNAMODB_PORT"
-setsid moto_server -H 127.0.0.1 -p "$DYNAMODB_PORT" >"$DEV_STATE_DIR/moto.log" 2>&1 &
+setsid python3 scripts/dynamodb_local.py -H 127.0.0.1 -p "$DYNAMODB_PORT" >"$DEV_STATE_DIR/moto.log" 2>&1 &
 pids+=($!)
 wait_for_port "$DYNAMODB_PORT"
 python3 scripts/create_table.py --endpoint "http://127.0.0.1:$DYNAMODB_PORT" --table "$TABLE_NAME"
 say "table $TABLE_NAME ready"
 
+say "starting redis-server on 127.0.0.1:$REDIS_PORT"
+setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+  >"$DEV_STATE_DIR/redis.log" 2>&1 &
+pids+=($!)
+wait_for_port "$REDIS_PORT"
+
 # What the functions see; the same variables the template sets, pointed at local servers.
 export JWT_SECRET TABLE_NAME
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+for optional in TOKEN_TTL_SECONDS TOKEN_ISSUER RATE_LIMIT_CAPACITY RATE_LIMIT_REFILL_PER_SECOND \
+  PROFILE_CACHE_TTL_SECONDS; do
+  if [ -n "${!optional:-}" ]; then export "${optional?}"; fi
+done
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
-[ -n "${TOKEN_TTL_SECONDS:-}" ] && export TOKEN_TTL_SECONDS
-[ -n "${TOKEN_ISSUER:-}" ] && export TOKEN_ISSUER
 
 say "building the functions"
 cargo build --quiet --bins
@@ -83,7 +96,7 @@ pids+=($!)
 wait_for_port "$API_PORT"
 
 # One request per route starts each function now, so the first real request is not a cold one.
-for route in "POST /signup" "POST /signin" "GET /me"; do
+for route in "POST /signup" "POST /signin" "GET /me" "POST /signout"; do
   method=${route% *} path=${route#* }
   for _ in $(seq 1 600); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'content-type: application/json' \
@@ -94,5 +107,5 @@ for route in "POST /signup" "POST /signin" "GET /me"; do
   [ "${code:-}" != "${code#4}" ] || { say "$route did not answer (last status: ${code:-none})"; exit 1; }
 done
 
-say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me; Ctrl-C stops)"
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout; Ctrl-C stops)"
 wait "${pids[@]}"

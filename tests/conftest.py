@@ -55,6 +55,7 @@ def api():
         os.environ,
         API_PORT=str(port),
         DYNAMODB_PORT=str(free_port()),
+        REDIS_PORT=str(free_port()),
         DEV_STATE_DIR=state,
         TABLE_NAME="e2e-users",
         JWT_SECRET="e2e-secret-that-is-long-enough-for-hs256-tokens",

@@ -122,3 +122,30 @@ def test_logs_carry_request_ids_and_never_secrets(api):
     records = [json.loads(line) for line in log.splitlines() if line.startswith('{"level"')]
     signed_up = [r for r in records if r["fields"].get("message") == "user signed up"]
     assert signed_up and all(r["span"]["requestId"] for r in signed_up)
+
+
+def test_signout_ends_the_session(api):
+    user = new_user()
+    token = api.call("POST", "/signup", user)[1]["token"]
+    other = api.call("POST", "/signin", {"email": user["email"], "password": PASSWORD})[1]["token"]
+    bearer = lambda t: {"Authorization": "Bearer " + t}  # noqa: E731
+    status, body, _ = api.call("POST", "/signout", headers=bearer(token))
+    assert (status, body) == (204, None)
+    assert api.call("GET", "/me", headers=bearer(token))[:2] == (
+        401, {"message": "Unauthorized - invalid session", "errorCode": 4012},
+    )
+    assert api.call("GET", "/me", headers=bearer(other))[0] == 200
+    assert api.call("POST", "/signout?scope=all", headers=bearer(other))[0] == 204
+    assert api.call("GET", "/me", headers=bearer(other))[0] == 401
+    again = api.call("POST", "/signin", {"email": user["email"], "password": PASSWORD})[1]["token"]
+    assert api.call("GET", "/me", headers=bearer(again))[0] == 200
+
+
+def test_repeated_failures_lock_the_account(api):
+    user = new_user()
+    api.call("POST", "/signup", user)
+    for _ in range(5):
+        assert api.call("POST", "/signin", {"email": user["email"], "password": "wrong!"})[0] == 401
+    status, body, headers = api.call("POST", "/signin", {"email": user["email"], "password": PASSWORD})
+    assert status == 429 and body["errorCode"] == 4291
+    assert int(headers["retry-after"]) >= 1

@@ -45,7 +45,12 @@ def openapi_routes():
 
 
 def test_the_three_route_tables_agree():
-    expected = {("POST", "/signup", "signup"), ("POST", "/signin", "signin"), ("GET", "/me", "me")}
+    expected = {
+        ("POST", "/signup", "signup"),
+        ("POST", "/signin", "signin"),
+        ("GET", "/me", "me"),
+        ("POST", "/signout", "signout"),
+    }
     assert template_routes() == expected
     assert router_routes() == expected
     assert openapi_routes() == expected

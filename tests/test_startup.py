@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FUNCTIONS = ["signup", "signin", "me"]
+FUNCTIONS = ["signup", "signin", "me", "signout"]
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +27,24 @@ def start(binary, **env):
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_refuses_to_start_without_a_secret(binaries, name):
-    result = start(binaries[name], TABLE_NAME="t")
+    result = start(binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9")
     assert result.returncode != 0
     assert "JWT_SECRET or JWT_SECRET_ARN is not set" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_refuses_a_short_secret_without_printing_it(binaries, name):
-    result = start(binaries[name], TABLE_NAME="t", JWT_SECRET="short-secret-value")
+    result = start(
+        binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9", JWT_SECRET="short-secret-value"
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "must be at least 32 bytes" in output
     assert "short-secret-value" not in output
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_refuses_to_start_without_redis(binaries, name):
+    result = start(binaries[name], TABLE_NAME="t", JWT_SECRET="x" * 40)
+    assert result.returncode != 0
+    assert "REDIS_URL is not set" in result.stdout + result.stderr

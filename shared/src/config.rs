@@ -7,6 +7,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::cache::{CacheSettings, RateLimit};
+
 /// HS256 keys shorter than the hash output make brute force cheaper than it should be.
 pub const MIN_SECRET_BYTES: usize = 32;
 pub const DEFAULT_TTL_SECONDS: u64 = 3600;
@@ -47,6 +49,9 @@ pub struct TokenSettings {
 pub struct Config {
     pub table_name: String,
     pub tokens: TokenSettings,
+    /// `redis://` locally, `rediss://` (TLS) to ElastiCache.
+    pub redis_url: String,
+    pub cache: CacheSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,19 +83,41 @@ impl Config {
         secret: Vec<u8>,
     ) -> Result<Self, ConfigError> {
         let table_name = var("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
-        let ttl_seconds = match var("TOKEN_TTL_SECONDS") {
-            None => DEFAULT_TTL_SECONDS,
-            Some(raw) => raw
-                .parse::<u64>()
-                .ok()
-                .filter(|ttl| (1..=MAX_TTL_SECONDS).contains(ttl))
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "TOKEN_TTL_SECONDS",
-                    reason: format!("must be a whole number of seconds in 1..={MAX_TTL_SECONDS}"),
-                })?,
+        let ttl_seconds = number(
+            &var,
+            "TOKEN_TTL_SECONDS",
+            DEFAULT_TTL_SECONDS,
+            1..=MAX_TTL_SECONDS,
+        )?;
+        let redis_url = var("REDIS_URL").ok_or(ConfigError::Missing("REDIS_URL"))?;
+        if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
+            return Err(ConfigError::Invalid {
+                name: "REDIS_URL",
+                reason: "must start with redis:// or rediss://".to_owned(),
+            });
+        }
+        let defaults = RateLimit::default();
+        let cache = CacheSettings {
+            profile_ttl_seconds: number(&var, "PROFILE_CACHE_TTL_SECONDS", 300, 1..=86_400)?,
+            rate_limit: RateLimit {
+                capacity: number(
+                    &var,
+                    "RATE_LIMIT_CAPACITY",
+                    defaults.capacity,
+                    1..=1_000_000,
+                )?,
+                refill_per_second: f64::from(number(
+                    &var,
+                    "RATE_LIMIT_REFILL_PER_SECOND",
+                    defaults.refill_per_second as u32,
+                    1..=1_000_000,
+                )?),
+            },
         };
         Ok(Self {
             table_name,
+            redis_url,
+            cache,
             tokens: TokenSettings {
                 secret: JwtSecret::new(secret)?,
                 issuer: var("TOKEN_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
@@ -98,6 +125,32 @@ impl Config {
             },
         })
     }
+}
+
+/// A whole number from the environment within `range`, or `default` when unset.
+fn number<T>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(raw) = var(name) else {
+        return Ok(default);
+    };
+    raw.parse::<T>()
+        .ok()
+        .filter(|value| range.contains(value))
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!(
+                "must be a whole number in {}..={}",
+                range.start(),
+                range.end()
+            ),
+        })
 }
 
 async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError> {
@@ -145,18 +198,29 @@ mod tests {
     }
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const REQUIRED: &[(&str, &str)] = &[
+        ("TABLE_NAME", "users"),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        REQUIRED.iter().chain(extra).copied().collect()
+    }
 
     #[test]
     fn defaults() {
-        let config = Config::from_vars(vars(&[("TABLE_NAME", "users")]), SECRET.to_vec()).unwrap();
+        let config = Config::from_vars(vars(REQUIRED), SECRET.to_vec()).unwrap();
         assert_eq!(config.table_name, "users");
+        assert_eq!(config.redis_url, "redis://127.0.0.1:6379");
+        assert_eq!(config.cache.profile_ttl_seconds, 300);
+        assert_eq!(config.cache.rate_limit, RateLimit::default());
         assert_eq!(config.tokens.ttl_seconds, 3600);
         assert_eq!(config.tokens.issuer, DEFAULT_ISSUER);
     }
 
     #[test]
     fn refuses_short_secrets_and_bad_ttls() {
-        let short = Config::from_vars(vars(&[("TABLE_NAME", "t")]), vec![b'x'; 31]);
+        let short = Config::from_vars(vars(REQUIRED), vec![b'x'; 31]);
         assert!(matches!(
             short,
             Err(ConfigError::Invalid {
@@ -165,12 +229,22 @@ mod tests {
             })
         ));
         for ttl in ["0", "-5", "abc", "86401"] {
-            let result = Config::from_vars(
-                vars(&[("TABLE_NAME", "t"), ("TOKEN_TTL_SECONDS", ttl)]),
-                SECRET.to_vec(),
-            );
+            let result =
+                Config::from_vars(vars(&with(&[("TOKEN_TTL_SECONDS", ttl)])), SECRET.to_vec());
             assert!(result.is_err(), "{ttl}");
         }
+        for (name, value) in [
+            ("REDIS_URL", "http://localhost"),
+            ("RATE_LIMIT_CAPACITY", "0"),
+            ("PROFILE_CACHE_TTL_SECONDS", "x"),
+        ] {
+            let result = Config::from_vars(vars(&with(&[(name, value)])), SECRET.to_vec());
+            assert!(result.is_err(), "{name}={value}");
+        }
+        assert!(matches!(
+            Config::from_vars(vars(&[("TABLE_NAME", "t")]), SECRET.to_vec()),
+            Err(ConfigError::Missing("REDIS_URL"))
+        ));
         assert!(matches!(
             Config::from_vars(vars(&[]), SECRET.to_vec()),
             Err(ConfigError::Missing("TABLE_NAME"))
@@ -179,7 +253,7 @@ mod tests {
 
     #[test]
     fn secrets_are_not_printed() {
-        let config = Config::from_vars(vars(&[("TABLE_NAME", "t")]), SECRET.to_vec()).unwrap();
+        let config = Config::from_vars(vars(REQUIRED), SECRET.to_vec()).unwrap();
         assert!(!format!("{config:?}").contains("0123456789abcdef"));
     }
 }

@@ -39,6 +39,12 @@ pub enum ApiError {
     MissingToken,
     #[error("Unauthorized - invalid session")]
     InvalidSession,
+    /// Too many requests from one client address; `retry_after` in seconds.
+    #[error("Too many requests")]
+    RateLimited { retry_after: u64 },
+    /// Too many consecutive failed sign-ins for one e-mail, known or not.
+    #[error("Too many failed sign-in attempts; try again later")]
+    AccountLocked { retry_after: u64 },
     /// A dependency (DynamoDB, Secrets Manager) could not answer in time; retrying may work.
     #[error("Service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -55,6 +61,7 @@ impl ApiError {
             Self::EmailTaken => 409,
             Self::BodyTooLarge => 413,
             Self::UnsupportedMediaType => 415,
+            Self::RateLimited { .. } | Self::AccountLocked { .. } => 429,
             Self::Internal(_) => 500,
             Self::Unavailable(_) => 503,
         }
@@ -73,8 +80,20 @@ impl ApiError {
             Self::EmailTaken => 4090,
             Self::BodyTooLarge => 4130,
             Self::UnsupportedMediaType => 4150,
+            Self::RateLimited { .. } => 4290,
+            Self::AccountLocked { .. } => 4291,
             Self::Internal(_) => 5000,
             Self::Unavailable(_) => 5030,
+        }
+    }
+
+    /// Seconds for the `Retry-After` header of a 429.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after } | Self::AccountLocked { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 
@@ -153,6 +172,8 @@ mod tests {
             ApiError::InvalidCredentials,
             ApiError::MissingToken,
             ApiError::InvalidSession,
+            ApiError::RateLimited { retry_after: 1 },
+            ApiError::AccountLocked { retry_after: 1 },
             ApiError::internal("x"),
             ApiError::Unavailable("x".into()),
         ]

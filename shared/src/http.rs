@@ -1,6 +1,10 @@
 //! JSON in, JSON out: the one body parser and the one response renderer of every function.
 
-use lambda_http::http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use lambda_http::http::header::{
+    HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER,
+};
+use lambda_http::request::RequestContext;
+use lambda_http::RequestExt;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -80,7 +84,13 @@ pub fn error(err: &ApiError) -> Response<Body> {
     err.log();
     let text = serde_json::to_string(&err.body())
         .unwrap_or_else(|_| r#"{"message":"Internal server error","errorCode":5000}"#.to_owned());
-    build(err.status(), Body::Text(text))
+    let mut response = build(err.status(), Body::Text(text));
+    if let Some(seconds) = err.retry_after() {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// Renders a handler's outcome: the success body with its status, or the error.
@@ -97,12 +107,26 @@ pub fn empty(status: u16) -> Response<Body> {
 }
 
 fn build(status: u16, body: Body) -> Response<Body> {
+    let has_body = !matches!(body, Body::Empty);
     let mut response = Response::new(body);
     *response.status_mut() = lambda_http::http::StatusCode::from_u16(status).unwrap_or_default();
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    if has_body {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The caller's address as API Gateway saw the connection: never a header the client can
+/// set, so it cannot dodge its rate limit by claiming another address.
+pub fn client_ip(req: &Request) -> &str {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.http.source_ip.as_deref().unwrap_or("unknown")
+        }
+        _ => "unknown",
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! non-2xx response.
 
 pub mod app;
+pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;

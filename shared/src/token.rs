@@ -4,6 +4,7 @@
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::cache::SessionId;
 use crate::config::{JwtSecret, TokenSettings};
 use crate::domain::{Timestamp, User, UserId};
 use crate::ApiError;
@@ -25,6 +26,8 @@ struct Claims<'a> {
     exp: i64,
     iss: &'a str,
     jti: String,
+    /// The server-side session this token belongs to; sign-out ends it.
+    sid: &'a str,
 }
 
 /// The claims `GET /me` relies on, read only from a token whose signature checked out.
@@ -32,12 +35,16 @@ struct Claims<'a> {
 pub struct VerifiedClaims {
     pub sub: String,
     pub exp: i64,
-    pub jti: String,
+    pub sid: String,
 }
 
 impl VerifiedClaims {
     pub fn user_id(&self) -> Option<UserId> {
         UserId::parse(&self.sub)
+    }
+
+    pub fn session_id(&self) -> Option<SessionId> {
+        SessionId::parse(&self.sid)
     }
 }
 
@@ -74,7 +81,11 @@ impl TokenService {
         }
     }
 
-    pub fn issue(&self, user: &User) -> Result<IssuedToken, ApiError> {
+    pub fn ttl_seconds(&self) -> u64 {
+        self.ttl_seconds
+    }
+
+    pub fn issue(&self, user: &User, session: &SessionId) -> Result<IssuedToken, ApiError> {
         let iat = Timestamp::now().unix();
         let claims = Claims {
             sub: user.id.to_string(),
@@ -85,6 +96,7 @@ impl TokenService {
             exp: iat.saturating_add_unsigned(self.ttl_seconds),
             iss: &self.issuer,
             jti: uuid::Uuid::new_v4().simple().to_string(),
+            sid: session.as_str(),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(ApiError::internal)?;
@@ -168,7 +180,8 @@ mod tests {
     fn issued_tokens_carry_the_user_and_verify() {
         let tokens = TokenService::new(&settings(SECRET, "auth-test", 3600));
         let user = user();
-        let issued = tokens.issue(&user).unwrap();
+        let session = SessionId::random();
+        let issued = tokens.issue(&user, &session).unwrap();
         assert_eq!(issued.expires_in, 3600);
         let claims = payload(&issued.token);
         assert_eq!(claims["sub"], user.id.to_string());
@@ -183,6 +196,7 @@ mod tests {
         assert!(!issued.token.contains("password"));
         let verified = tokens.verify(&issued.token).unwrap();
         assert_eq!(verified.user_id(), Some(user.id));
+        assert_eq!(verified.session_id(), Some(session));
     }
 
     #[test]
@@ -192,13 +206,13 @@ mod tests {
         let other_iss = TokenService::new(&settings(SECRET, "someone-else", 3600));
         let user = user();
         assert!(tokens
-            .verify(&other_key.issue(&user).unwrap().token)
+            .verify(&other_key.issue(&user, &SessionId::random()).unwrap().token)
             .is_err());
         assert!(tokens
-            .verify(&other_iss.issue(&user).unwrap().token)
+            .verify(&other_iss.issue(&user, &SessionId::random()).unwrap().token)
             .is_err());
 
-        let token = tokens.issue(&user).unwrap().token;
+        let token = tokens.issue(&user, &SessionId::random()).unwrap().token;
         let mut tampered = token.clone().into_bytes();
         let middle = token.find('.').unwrap() + 3;
         tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
@@ -223,7 +237,7 @@ mod tests {
         let now = Timestamp::now().unix();
         let claims = |iat: i64, exp: i64| {
             json!({"sub": UserId::random().to_string(), "iat": iat, "exp": exp,
-                   "iss": "auth-test", "jti": "x"})
+                   "iss": "auth-test", "sid": SessionId::random().as_str()})
         };
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;

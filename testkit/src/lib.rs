@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod moto;
+pub mod redis;
 
 use std::path::PathBuf;
 
@@ -24,14 +25,21 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-pub fn config(table: &str) -> Config {
-    let table = table.to_owned();
+/// The configuration the tests run with: `overrides` are environment variables on top of a
+/// table, the shared test Redis and the test key.
+pub fn config(table: &str, redis_url: &str, overrides: &[(&str, &str)]) -> Config {
+    let mut vars: std::collections::HashMap<String, String> = [
+        ("TABLE_NAME", table),
+        ("REDIS_URL", redis_url),
+        ("TOKEN_ISSUER", "testkit"),
+    ]
+    .iter()
+    .chain(overrides)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    vars.retain(|_, v| !v.is_empty());
     Config::from_vars(
-        move |name| match name {
-            "TABLE_NAME" => Some(table.clone()),
-            "TOKEN_ISSUER" => Some("testkit".to_owned()),
-            _ => None,
-        },
+        move |name| vars.get(name).cloned(),
         TEST_SECRET.as_bytes().to_vec(),
     )
     .unwrap()
@@ -43,17 +51,28 @@ pub struct TestEnv {
     pub app: App<DynamoUserStore>,
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
+    /// The test's own redis-server, when it has one; stopped with the environment.
+    pub redis: Option<redis::RedisServer>,
 }
 
+/// A fresh table and a redis-server of its own: fixtures reuse e-mails and addresses, so
+/// lock and rate-limit state must not leak between tests.
 pub async fn env() -> TestEnv {
+    let server = redis::RedisServer::start();
+    let mut env = env_with(&server.url(), &[]).await;
+    env.redis = Some(server);
+    env
+}
+
+/// A test environment on a Redis of the caller's choice and with extra settings.
+pub async fn env_with(redis_url: &str, overrides: &[(&str, &str)]) -> TestEnv {
     let (client, table) = moto::fresh_table().await;
+    let config = config(&table, redis_url, overrides);
     TestEnv {
-        app: App::new(
-            DynamoUserStore::new(client.clone(), &table),
-            &config(&table),
-        ),
+        app: App::new(DynamoUserStore::new(client.clone(), &table), &config).unwrap(),
         client,
         table,
+        redis: None,
     }
 }
 
@@ -98,8 +117,19 @@ impl TestEnv {
         user
     }
 
-    pub fn token_for(&self, user: &User) -> String {
-        self.app.tokens.issue(user).unwrap().token
+    /// The same Redis, but a DynamoDB endpoint that is a closed port: what is answered from
+    /// the cache alone still works, anything else meets an outage.
+    pub async fn without_dynamodb(&self) -> App<DynamoUserStore> {
+        let url = self
+            .redis
+            .as_ref()
+            .map_or_else(|| redis::shared().url(), |r| r.url());
+        unreachable_app_on(&url).await
+    }
+
+    /// Opens a session for `user`, as sign-in does, and returns its token.
+    pub async fn token_for(&self, user: &User) -> String {
+        self.app.open_session(user).await.unwrap().token
     }
 }
 
@@ -172,7 +202,41 @@ pub fn unique_email() -> String {
 /// An app whose DynamoDB endpoint is a closed loopback port: every store call fails the way an
 /// outage does.
 pub async fn unreachable_app() -> App<DynamoUserStore> {
+    unreachable_app_on(&redis::shared().url()).await
+}
+
+async fn unreachable_app_on(redis_url: &str) -> App<DynamoUserStore> {
     let dead = format!("http://127.0.0.1:{}", moto::free_port());
     let client = moto::client(&dead).await;
-    App::new(DynamoUserStore::new(client, "users"), &config("users"))
+    let config = config("users", redis_url, &[]);
+    App::new(DynamoUserStore::new(client, "users"), &config).unwrap()
+}
+
+/// Loads `events/<name>.json` after letting `edit` change the raw event, for what the
+/// request API cannot set (e.g. the source IP in the request context).
+pub fn event_edited(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Request {
+    let path = root().join("events").join(format!("{name}.json"));
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut value);
+    lambda_http::request::from_str(&value.to_string()).unwrap()
+}
+
+/// A sign-in fixture from `ip` with the given credentials.
+pub fn signin_from(ip: &str, email: &str, password: &str) -> Request {
+    event_edited("signin", |event| {
+        event["requestContext"]["http"]["sourceIp"] = ip.into();
+        event["body"] = serde_json::json!({"email": email, "password": password})
+            .to_string()
+            .into();
+    })
+}
+
+/// The `Retry-After` header of a response, in seconds.
+pub fn retry_after(response: &Response<Body>) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }

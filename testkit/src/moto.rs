@@ -24,18 +24,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Starts a moto_server that dies with this process. It is spawned from a thread that lives as
-/// long as the process, because the kernel's parent-death signal follows the spawning thread.
-pub fn start(port: u16) -> Child {
-    let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
+/// Spawns `command` so that it dies with this process. The kernel's parent-death signal
+/// follows the spawning thread, so the spawn happens on a thread that lives as long as the
+/// process.
+pub fn spawn_tied(mut command: Command, program: &str) -> Child {
+    let program = program.to_owned();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut command = Command::new(&program);
-        command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
         // SAFETY: prctl is async-signal-safe; it only sets this child's parent-death signal.
         unsafe {
             use std::os::unix::process::CommandExt;
@@ -54,7 +49,21 @@ pub fn start(port: u16) -> Child {
             std::thread::park();
         }
     });
-    let child = rx.recv().unwrap().unwrap_or_else(|e| panic!("{e}"));
+    rx.recv().unwrap().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Starts moto_server (through scripts/dynamodb_local.py, which serialises requests as
+/// DynamoDB's transactions need) on `port` and waits until it accepts connections.
+pub fn start(port: u16) -> Child {
+    let program = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let mut command = Command::new(&program);
+    command
+        .arg(crate::root().join("scripts/dynamodb_local.py"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let child = spawn_tied(command, &program);
     wait_for_port(port);
     child
 }

@@ -1,6 +1,8 @@
-//! `GET /me`: the profile of the user the bearer token names.
+//! `GET /me`: the profile of the user the bearer token names, while its session is live.
 
 use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use shared::domain::User;
 use shared::store::UserStore;
 use shared::{http, ApiError, App};
@@ -9,9 +11,31 @@ pub async fn handle<S: UserStore>(app: &App<S>, request: Request) -> Response<Bo
     http::respond(200, me(app, &request).await)
 }
 
-async fn me<S: UserStore>(app: &App<S>, request: &Request) -> Result<User, ApiError> {
+/// A cache hit is served as the stored JSON, unparsed.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Profile {
+    Cached(Box<RawValue>),
+    Fresh(User),
+}
+
+async fn me<S: UserStore>(app: &App<S>, request: &Request) -> Result<Profile, ApiError> {
     let claims = app.tokens.verify(http::bearer_token(request)?)?;
-    let id = claims.user_id().ok_or(ApiError::InvalidSession)?;
+    let (Some(id), Some(session)) = (claims.user_id(), claims.session_id()) else {
+        return Err(ApiError::InvalidSession);
+    };
+    // Session and cached profile in one round trip; Redis down means 503: fail closed.
+    let lookup = app.cache.lookup(id, &session).await?;
+    if !lookup.live {
+        return Err(ApiError::InvalidSession);
+    }
+    if let Some(profile) = lookup.profile {
+        return Ok(Profile::Cached(profile));
+    }
     // A valid signature for a deleted user is still no session.
-    app.store.get(id).await?.ok_or(ApiError::InvalidSession)
+    let user = app.store.get(id).await?.ok_or(ApiError::InvalidSession)?;
+    if let Err(err) = app.cache.put_profile(&user).await {
+        tracing::warn!(error = %err, "profile not cached");
+    }
+    Ok(Profile::Fresh(user))
 }

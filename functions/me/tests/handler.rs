@@ -1,18 +1,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-//! `GET /me` driven by the events/ fixtures against a real moto_server.
+//! `GET /me` driven by the events/ fixtures against real moto_server and redis-server.
 
 use serde_json::json as j;
+use shared::cache::SessionId;
 use shared::domain::UserId;
-use testkit::{assert_error, env, event, forge_token, json, now_unix, with_header};
+use shared::store::UserStore;
+use testkit::redis::RedisServer;
+use testkit::{
+    assert_error, env, env_with, event, forge_token, json, now_unix, with_header, TestEnv,
+};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn me_with(token: &str) -> lambda_http::Request {
+    with_header(event("me"), "authorization", &format!("Bearer {token}"))
+}
 
 #[tokio::test]
 async fn returns_the_profile_of_the_token_owner() {
     let env = env().await;
-    let user = env
-        .seed_user("hello@world.com", "correct horse battery staple")
-        .await;
-    let token = env.token_for(&user);
+    let user = env.seed_user("hello@world.com", PASSWORD).await;
+    let token = env.token_for(&user).await;
     for header in [format!("Bearer {token}"), token.clone()] {
         let request = with_header(event("me"), "authorization", &header);
         let (status, body) = json(&me::handle(&env.app, request).await);
@@ -35,50 +44,101 @@ async fn no_token_is_unauthorized() {
 }
 
 #[tokio::test]
-async fn bad_tokens_are_an_invalid_session() {
+async fn bad_tokens_and_unknown_sessions_are_an_invalid_session() {
     let env = env().await;
-    let user = env
-        .seed_user("hello@world.com", "correct horse battery staple")
-        .await;
+    let user = env.seed_user("hello@world.com", PASSWORD).await;
+    let live = env.token_for(&user).await;
+    let live_sid = env.app.tokens.verify(&live).unwrap().sid;
     let now = now_unix();
-    let claims = |sub: String, iat: i64, exp: i64, iss: &str| j!({"sub": sub, "iat": iat, "exp": exp, "iss": iss, "jti": "t"});
+    let claims = |sub: String, exp: i64, iss: &str, sid: &str| j!({"sub": sub, "iat": now - 10, "exp": exp, "iss": iss, "sid": sid, "jti": "t"});
     let id = user.id.to_string();
+    let unknown_sid = SessionId::random();
     let tokens = [
         // The fixture's placeholder, as `sam local invoke -e events/me.json` sends it.
         "PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN".to_owned(),
-        forge_token(&claims(id.clone(), now - 3600, now - 60, "testkit")),
-        forge_token(&claims(id.clone(), now, now + 60, "someone-else")),
+        forge_token(&claims(id.clone(), now - 60, "testkit", &live_sid)),
+        forge_token(&claims(id.clone(), now + 60, "someone-else", &live_sid)),
         forge_token(&claims(
-            UserId::random().to_string(),
-            now,
+            id.clone(),
             now + 60,
             "testkit",
+            unknown_sid.as_str(),
         )),
-        forge_token(&claims("not-a-uuid".into(), now, now + 60, "testkit")),
+        forge_token(&claims(id.clone(), now + 60, "testkit", "}:injected")),
+        forge_token(&claims(
+            UserId::random().to_string(),
+            now + 60,
+            "testkit",
+            &live_sid,
+        )),
+        forge_token(&claims("not-a-uuid".into(), now + 60, "testkit", &live_sid)),
+        forge_token(&j!({"sub": id, "iat": now, "exp": now + 60, "iss": "testkit"})),
     ];
     for token in tokens {
-        let request = with_header(event("me"), "authorization", &format!("Bearer {token}"));
-        let response = me::handle(&env.app, request).await;
+        let response = me::handle(&env.app, me_with(&token)).await;
         assert_error(&response, 401, "Unauthorized - invalid session", 4012);
     }
-    let valid = forge_token(&claims(id, now, now + 60, "testkit"));
-    let request = with_header(event("me"), "authorization", &format!("Bearer {valid}"));
-    assert_eq!(json(&me::handle(&env.app, request).await).0, 200);
+    let valid = forge_token(&claims(id, now + 60, "testkit", &live_sid));
+    assert_eq!(json(&me::handle(&env.app, me_with(&valid)).await).0, 200);
+}
+
+#[tokio::test]
+async fn a_warm_cache_serves_the_profile_without_dynamodb() {
+    let env = env().await;
+    let user = env.seed_user("cached@world.com", PASSWORD).await;
+    let token = env.token_for(&user).await; // sign-in fills the cache
+    let cut_off = env.without_dynamodb().await;
+    let (status, body) = json(&me::handle(&cut_off, me_with(&token)).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "cached@world.com");
+
+    // Without the cached profile the same request needs DynamoDB, which is down: 503.
+    env.app.cache.forget_profile(user.id).await.unwrap();
+    let response = me::handle(&cut_off, me_with(&token)).await;
+    assert_error(&response, 503, "Service unavailable", 5030);
+    // A miss refills the cache from DynamoDB.
+    assert_eq!(json(&me::handle(&env.app, me_with(&token)).await).0, 200);
+    assert_eq!(json(&me::handle(&cut_off, me_with(&token)).await).0, 200);
 }
 
 #[tokio::test]
 async fn an_unreachable_store_answers_503_json() {
     let env = env().await;
-    let user = env
-        .seed_user("hello@world.com", "correct horse battery staple")
-        .await;
-    let app = testkit::unreachable_app().await;
-    let token = app.tokens.issue(&user).unwrap().token;
-    let request = with_header(event("me"), "authorization", &format!("Bearer {token}"));
+    let user = env.seed_user("hello@world.com", PASSWORD).await;
+    let token = env.token_for(&user).await;
+    env.app.cache.forget_profile(user.id).await.unwrap();
+    let app = env.without_dynamodb().await;
     assert_error(
-        &me::handle(&app, request).await,
+        &me::handle(&app, me_with(&token)).await,
         503,
         "Service unavailable",
         5030,
     );
+}
+
+#[tokio::test]
+async fn redis_down_fails_closed_and_recovers_without_a_restart() {
+    let redis = RedisServer::start();
+    let env: TestEnv = env_with(&redis.url(), &[]).await;
+    let user = env.seed_user("fragile@world.com", PASSWORD).await;
+    let token = env.token_for(&user).await;
+    assert_eq!(json(&me::handle(&env.app, me_with(&token)).await).0, 200);
+
+    redis.kill();
+    let started = std::time::Instant::now();
+    let response = me::handle(&env.app, me_with(&token)).await;
+    assert_error(&response, 503, "Service unavailable", 5030);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    redis.restart(); // empty: sessions are gone, so the old token is no longer a session
+    assert_error(
+        &me::handle(&env.app, me_with(&token)).await,
+        401,
+        "Unauthorized - invalid session",
+        4012,
+    );
+    let fresh = env.token_for(&user).await;
+    assert_eq!(json(&me::handle(&env.app, me_with(&fresh)).await).0, 200);
+    let stored = env.app.store.get(user.id).await.unwrap();
+    assert!(stored.is_some(), "DynamoDB kept the user throughout");
 }

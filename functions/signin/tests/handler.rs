@@ -118,3 +118,170 @@ async fn an_unreachable_store_answers_503_json() {
     let response = signin::handle(&app, event("signin")).await;
     assert_error(&response, 503, "Service unavailable", 5030);
 }
+
+mod throttling {
+    use std::time::{Duration, Instant};
+
+    use testkit::redis::RedisServer;
+    use testkit::{
+        assert_error, env, env_with, json, redis, retry_after, signin_from, unique_email,
+    };
+
+    const PASSWORD: &str = "correct horse battery staple";
+    const IP: &str = "198.51.100.7";
+
+    #[tokio::test]
+    async fn five_failures_lock_the_account_with_doubling_retry_after() {
+        let env = env().await;
+        let email = unique_email();
+        env.seed_user(&email, PASSWORD).await;
+        for _ in 0..5 {
+            let response = signin::handle(&env.app, signin_from(IP, &email, "wrong one")).await;
+            assert_error(&response, 401, "Invalid e-mail or password", 4010);
+        }
+        // Locked: even the right password is refused, before any password work.
+        let locked = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+        assert_error(
+            &locked,
+            429,
+            "Too many failed sign-in attempts; try again later",
+            4291,
+        );
+        assert_eq!(retry_after(&locked), 1);
+
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let sixth = signin::handle(&env.app, signin_from(IP, &email, "wrong again")).await;
+        assert_eq!(sixth.status(), 401);
+        let locked = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+        assert_eq!(locked.status(), 429);
+        assert_eq!(retry_after(&locked), 2, "the lock doubles");
+
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let back = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+        assert_eq!(json(&back).0, 200, "the lock ends");
+    }
+
+    #[tokio::test]
+    async fn a_success_resets_the_counter() {
+        let env = env().await;
+        let email = unique_email();
+        env.seed_user(&email, PASSWORD).await;
+        for round in 0..2 {
+            for _ in 0..4 {
+                let response = signin::handle(&env.app, signin_from(IP, &email, "nope")).await;
+                assert_eq!(response.status(), 401, "round {round}");
+            }
+            let ok = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+            assert_eq!(ok.status(), 200, "round {round}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_emails_lock_the_same_way() {
+        let env = env().await;
+        let email = unique_email();
+        for _ in 0..5 {
+            let response = signin::handle(&env.app, signin_from(IP, &email, "whatever")).await;
+            assert_eq!(response.status(), 401);
+        }
+        let locked = signin::handle(&env.app, signin_from(IP, &email, "whatever")).await;
+        assert_error(
+            &locked,
+            429,
+            "Too many failed sign-in attempts; try again later",
+            4291,
+        );
+    }
+
+    /// A locked answer costs no argon2: it returns in a fraction of one verify. Interleaved
+    /// with real verifies so a loaded machine slows both alike.
+    #[tokio::test]
+    async fn a_locked_account_costs_no_password_work() {
+        let env = env().await;
+        let email = unique_email();
+        env.seed_user(&email, PASSWORD).await;
+        for _ in 0..5 {
+            signin::handle(&env.app, signin_from(IP, &email, "wrong")).await;
+        }
+        let other = unique_email();
+        env.seed_user(&other, PASSWORD).await;
+        let (mut locked, mut verified) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let start = Instant::now();
+            let response = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+            locked.push(start.elapsed());
+            assert_eq!(response.status(), 429);
+            let start = Instant::now();
+            signin::handle(&env.app, signin_from(IP, &other, PASSWORD)).await;
+            verified.push(start.elapsed());
+        }
+        locked.sort();
+        verified.sort();
+        assert!(
+            locked[2] * 2 < verified[2],
+            "locked {:?} vs a sign-in {:?}",
+            locked[2],
+            verified[2]
+        );
+    }
+
+    #[tokio::test]
+    async fn each_client_address_has_its_own_bucket() {
+        let limits = [
+            ("RATE_LIMIT_CAPACITY", "3"),
+            ("RATE_LIMIT_REFILL_PER_SECOND", "1"),
+        ];
+        let env = env_with(&redis::shared().url(), &limits).await;
+        let ip = format!("192.0.2.{}", rand_octet());
+        for _ in 0..3 {
+            let response = signin::handle(&env.app, signin_from(&ip, &unique_email(), "x")).await;
+            assert_eq!(response.status(), 401);
+        }
+        let limited = signin::handle(&env.app, signin_from(&ip, &unique_email(), "x")).await;
+        assert_error(&limited, 429, "Too many requests", 4290);
+        assert_eq!(retry_after(&limited), 1);
+        // A spoofed X-Forwarded-For does not move the caller to another bucket…
+        let mut spoofed = signin_from(&ip, &unique_email(), "x");
+        spoofed
+            .headers_mut()
+            .insert("x-forwarded-for", "203.0.113.99".parse().unwrap());
+        assert_eq!(signin::handle(&env.app, spoofed).await.status(), 429);
+        // …but another address really has its own.
+        let other = signin::handle(&env.app, signin_from("192.0.2.250", &unique_email(), "x"));
+        assert_eq!(other.await.status(), 401);
+    }
+
+    fn rand_octet() -> u8 {
+        uuid::Uuid::new_v4().as_bytes()[0] % 200 + 1
+    }
+
+    #[tokio::test]
+    async fn redis_down_fails_open_and_sign_in_still_works() {
+        let redis = RedisServer::start();
+        let env = env_with(&redis.url(), &[]).await;
+        let email = unique_email();
+        env.seed_user(&email, PASSWORD).await;
+        redis.kill();
+        let (status, body) =
+            json(&signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await);
+        assert_eq!(status, 200, "{body}");
+        let wrong = signin::handle(&env.app, signin_from(IP, &email, "wrong")).await;
+        assert_eq!(wrong.status(), 401);
+        redis.restart();
+        let (status, body) =
+            json(&signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await);
+        assert_eq!(status, 200, "{body}");
+        let claims = env
+            .app
+            .tokens
+            .verify(body["token"].as_str().unwrap())
+            .unwrap();
+        let lookup = env
+            .app
+            .cache
+            .lookup(claims.user_id().unwrap(), &claims.session_id().unwrap())
+            .await
+            .unwrap();
+        assert!(lookup.live, "after recovery sessions are recorded again");
+    }
+}

@@ -1,6 +1,7 @@
-//! `POST /signup`: creates a user and returns an access token.
+//! `POST /signup`: creates a user, opens a session and returns its access token.
 
 use lambda_http::{Body, Request, Response};
+use shared::cache::Route;
 use shared::domain::{NewUser, Timestamp, User, UserId};
 use shared::store::UserStore;
 use shared::token::IssuedToken;
@@ -18,6 +19,7 @@ async fn signup<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedT
         phones,
         password,
     } = NewUser::parse(&http::json_object(request)?)?;
+    app.admit(Route::Signup, request, None).await?;
     let digest = app.hasher.hash(password).await?;
     let now = Timestamp::now();
     let user = User {
@@ -31,5 +33,5 @@ async fn signup<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedT
     };
     app.store.create(&user, &digest).await?;
     tracing::info!(user_id = %user.id, "user signed up");
-    app.tokens.issue(&user)
+    app.open_session(&user).await
 }

@@ -1,0 +1,77 @@
+//! `POST /signout`: ends the session of the presented token, or with `scope=all` (query
+//! parameter or body field) every session of its user. Needs only Redis and the signing key.
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+use shared::error::FieldProblem;
+use shared::{http, ApiError, App};
+
+pub async fn handle<S>(app: &App<S>, request: Request) -> Response<Body> {
+    match signout(app, &request).await {
+        Ok(()) => http::empty(204),
+        Err(err) => http::error(&err),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Current,
+    All,
+}
+
+impl Scope {
+    /// `?scope=` wins over a `{"scope": …}` body; neither means the current session. The
+    /// body is optional, but when present it is parsed like any other.
+    pub fn parse(request: &Request) -> Result<Self, ApiError> {
+        let from_query = request
+            .query_string_parameters_ref()
+            .and_then(|query| query.first("scope").map(str::to_owned));
+        let raw = match from_query {
+            Some(value) => Some(Value::String(value)),
+            None if has_body(request) => http::json_object(request)?.remove("scope"),
+            None => None,
+        };
+        match raw {
+            None | Some(Value::Null) => Ok(Scope::Current),
+            Some(Value::String(s)) if s == "current" => Ok(Scope::Current),
+            Some(Value::String(s)) if s == "all" => Ok(Scope::All),
+            Some(_) => Err(ApiError::InvalidFields(vec![FieldProblem::new(
+                "scope",
+                "must be \"current\" or \"all\"",
+            )])),
+        }
+    }
+}
+
+fn has_body(request: &Request) -> bool {
+    match request.body() {
+        Body::Empty => false,
+        Body::Text(text) => !text.trim().is_empty(),
+        Body::Binary(bytes) => !bytes.is_empty(),
+        _ => true,
+    }
+}
+
+async fn signout<S>(app: &App<S>, request: &Request) -> Result<(), ApiError> {
+    let claims = app.tokens.verify(http::bearer_token(request)?)?;
+    let (Some(user), Some(session)) = (claims.user_id(), claims.session_id()) else {
+        return Err(ApiError::InvalidSession);
+    };
+    let scope = Scope::parse(request)?;
+    // Only a live session may sign out, so a revoked token cannot end other sessions.
+    match scope {
+        Scope::Current => {
+            if !app.cache.revoke(user, &session).await? {
+                return Err(ApiError::InvalidSession);
+            }
+        }
+        Scope::All => {
+            if !app.cache.lookup(user, &session).await?.live {
+                return Err(ApiError::InvalidSession);
+            }
+            app.cache.revoke_all(user).await?;
+        }
+    }
+    tracing::info!(user_id = %user, ?scope, "signed out");
+    Ok(())
+}

@@ -1,0 +1,96 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! `POST /signout` against real moto_server and redis-server.
+
+use testkit::{assert_error, env, event, json, with_body, with_header, TestEnv};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn authorized(request: lambda_http::Request, token: &str) -> lambda_http::Request {
+    with_header(request, "authorization", &format!("Bearer {token}"))
+}
+
+async fn me_status(env: &TestEnv, token: &str) -> u16 {
+    let request = authorized(event("me"), token);
+    me::handle(&env.app, request).await.status().as_u16()
+}
+
+#[tokio::test]
+async fn signing_out_ends_only_that_session() {
+    let env = env().await;
+    let user = env.seed_user("hello@world.com", PASSWORD).await;
+    let (first, second) = (env.token_for(&user).await, env.token_for(&user).await);
+    let response = signout::handle(&env.app, authorized(event("signout"), &first)).await;
+    assert_eq!(response.status(), 204);
+    assert!(response.headers().get("content-type").is_none());
+    assert_eq!(me_status(&env, &first).await, 401);
+    assert_eq!(me_status(&env, &second).await, 200);
+    // The ended session cannot sign out again.
+    let again = signout::handle(&env.app, authorized(event("signout"), &first)).await;
+    assert_error(&again, 401, "Unauthorized - invalid session", 4012);
+    // Signing in again works at once.
+    let third = env.token_for(&user).await;
+    assert_eq!(me_status(&env, &third).await, 200);
+}
+
+#[tokio::test]
+async fn scope_all_ends_every_session_by_query_or_body() {
+    let env = env().await;
+    let user = env.seed_user("many@world.com", PASSWORD).await;
+    for request in [
+        event("signout-all"),
+        with_body(event("signout"), r#"{"scope": "all"}"#),
+    ] {
+        let tokens = [
+            env.token_for(&user).await,
+            env.token_for(&user).await,
+            env.token_for(&user).await,
+        ];
+        let response = signout::handle(&env.app, authorized(request, &tokens[0])).await;
+        assert_eq!(response.status(), 204);
+        for token in &tokens {
+            assert_eq!(me_status(&env, token).await, 401);
+        }
+    }
+    let after = env.token_for(&user).await;
+    assert_eq!(me_status(&env, &after).await, 200);
+}
+
+#[tokio::test]
+async fn mistakes_are_clear_errors() {
+    let env = env().await;
+    let user = env.seed_user("oops@world.com", PASSWORD).await;
+    let token = env.token_for(&user).await;
+    assert_error(
+        &signout::handle(&env.app, event("signout")).await,
+        401,
+        "Unauthorized - invalid session",
+        4012,
+    );
+    let mut no_token = event("signout");
+    no_token.headers_mut().remove("authorization");
+    assert_error(
+        &signout::handle(&env.app, no_token).await,
+        401,
+        "Unauthorized",
+        4011,
+    );
+    for (body, status, code) in [
+        (r#"{"scope": "everything"}"#, 400, 4001),
+        (r#"{"scope": 1}"#, 400, 4001),
+        ("[1]", 400, 4002),
+    ] {
+        let request = authorized(with_body(event("signout"), body), &token);
+        let (got, value) = json(&signout::handle(&env.app, request).await);
+        assert_eq!(
+            (got, value["errorCode"].as_u64().unwrap()),
+            (status, code),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        me_status(&env, &token).await,
+        200,
+        "refused sign-outs end nothing"
+    );
+}

@@ -1,0 +1,76 @@
+//! Redis/Valkey: the short-lived, hot state next to DynamoDB. Sessions (what makes a token
+//! revocable), brute-force throttling and the profile cache. Users themselves never live here.
+//!
+//! Keys are hash-tagged so every multi-key operation stays in one slot, as ElastiCache
+//! Serverless (cluster mode) requires: `{u:<user id>}:…` for a user's sessions and profile,
+//! `{a:<email>}:…` for an account's failure counter and lock, `{ip:<address>}:…` for a
+//! client's rate-limit buckets.
+
+mod profile;
+mod sessions;
+mod throttle;
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::aio::ConnectionManagerConfig;
+
+pub use sessions::SessionId;
+pub use throttle::{Admission, RateLimit, Route};
+
+use crate::ApiError;
+
+/// A Redis command that failed or timed out; the caller decides whether that fails open
+/// (throttling) or closed (sessions).
+#[derive(Debug, thiserror::Error)]
+#[error("redis: {0}")]
+pub struct CacheError(#[from] redis::RedisError);
+
+impl From<CacheError> for ApiError {
+    fn from(err: CacheError) -> Self {
+        ApiError::Unavailable(err.into())
+    }
+}
+
+/// Tunables read from the environment (see `Config`).
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    pub profile_ttl_seconds: u64,
+    pub rate_limit: RateLimit,
+}
+
+#[derive(Clone)]
+pub struct Cache {
+    connection: ConnectionManager,
+    settings: CacheSettings,
+    scripts: std::sync::Arc<throttle::Scripts>,
+}
+
+/// Redis answers in well under a millisecond; anything slower is an outage, and a request
+/// should learn that fast rather than wait through long reconnect back-offs.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+impl Cache {
+    /// Builds the client without connecting: the first command connects, so init does no
+    /// network I/O, and a lost connection is re-established on the next command.
+    pub fn connect_lazily(url: &str, settings: CacheSettings) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(200));
+        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Self {
+            connection,
+            settings,
+            scripts: std::sync::Arc::new(throttle::Scripts::new()),
+        })
+    }
+
+    fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+}
