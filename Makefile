@@ -12,7 +12,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template sam-build fmt clean
+.PHONY: dev test tools lint unit e2e template sam-build fmt clean check-cache
 
 ## dev: the API on http://127.0.0.1:9000, DynamoDB (moto) on :8000, Redis on :6380
 dev: tools
@@ -63,3 +63,8 @@ fmt:
 clean:
 	cargo clean
 	rm -rf .aws-sam .dev
+
+## check-cache: ask the ElastiCache control plane whether the deployed cache is available
+check-cache:
+	@[ -n "$(CACHE_NAME)" ] || { echo "usage: make check-cache CACHE_NAME=<the stack's CacheName output>"; exit 2; }
+	cargo run --quiet --release -p cache-check -- "$(CACHE_NAME)"

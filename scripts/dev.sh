@@ -88,7 +88,7 @@ export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,lam
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
-cargo build --quiet --bins
+cargo build --quiet -p signup -p signin -p me -p signout
 
 say "starting cargo lambda watch on 127.0.0.1:$API_PORT"
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" &

@@ -12,7 +12,8 @@ FUNCTIONS = ["signup", "signin", "me", "signout"]
 
 @pytest.fixture(scope="module")
 def binaries():
-    subprocess.run(["cargo", "build", "--quiet", "--bins"], cwd=ROOT, check=True)
+    packages = [arg for name in FUNCTIONS for arg in ("-p", name)]
+    subprocess.run(["cargo", "build", "--quiet", *packages], cwd=ROOT, check=True)
     return {name: ROOT / "target" / "debug" / name for name in FUNCTIONS}
 
 
