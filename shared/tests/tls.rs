@@ -1,0 +1,155 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! The deployed data path is `rediss://` (ElastiCache Serverless only speaks TLS). This runs
+//! the session code over TLS against a real redis-server with a certificate from a test CA,
+//! and checks that a certificate for another name is refused. Its own test binary, because
+//! the trusted CA is given through the process-wide `SSL_CERT_FILE`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use shared::cache::{Cache, CacheSettings, RateLimit, SessionId};
+use shared::domain::{Email, PersonName, Timestamp, User, UserId};
+use testkit::moto::{free_port, spawn_tied, wait_for_port};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl (make test installs it)");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+/// A CA and a server certificate for `localhost` only.
+fn certificates(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=auth-api test CA",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=DNS:localhost\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "1",
+            "-extfile",
+            "san.cnf",
+        ],
+    );
+}
+
+fn user() -> User {
+    let now = Timestamp::now();
+    User {
+        id: UserId::random(),
+        email: Email::parse("tls@example.com").unwrap(),
+        first_name: PersonName::parse("T").unwrap(),
+        last_name: PersonName::parse("LS").unwrap(),
+        phones: vec![],
+        created_at: now,
+        last_login: now,
+    }
+}
+
+fn settings() -> CacheSettings {
+    CacheSettings {
+        profile_ttl_seconds: 60,
+        rate_limit: RateLimit::default(),
+    }
+}
+
+#[tokio::test]
+async fn sessions_work_over_tls_and_a_wrong_certificate_is_refused() {
+    let dir = std::env::temp_dir().join(format!("auth-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    certificates(&dir);
+    let port = free_port();
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let mut command = Command::new("redis-server");
+    command
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args([
+            "--tls-cert-file",
+            &path("server.crt"),
+            "--tls-key-file",
+            &path("server.key"),
+        ])
+        .args([
+            "--tls-ca-cert-file",
+            &path("ca.crt"),
+            "--tls-auth-clients",
+            "no",
+        ])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut server = spawn_tied(command, "redis-server");
+    wait_for_port(port);
+    // SAFETY of the environment: this binary has this one test, and nothing else reads it yet.
+    std::env::set_var("SSL_CERT_FILE", path("ca.crt"));
+
+    let cache = Cache::connect_lazily(&format!("rediss://localhost:{port}"), settings()).unwrap();
+    let user = user();
+    let session = SessionId::random();
+    cache.start_session(&user, &session, 60).await.unwrap();
+    let lookup = cache.lookup(user.id, &session).await.unwrap();
+    assert!(lookup.live);
+    assert!(lookup.profile.is_some());
+
+    // The certificate names `localhost`, not 127.0.0.1: the connection must be refused.
+    let wrong = Cache::connect_lazily(&format!("rediss://127.0.0.1:{port}"), settings()).unwrap();
+    assert!(wrong.lookup(user.id, &session).await.is_err());
+
+    let _ = server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}
