@@ -61,10 +61,34 @@ pub fn start(port: u16) -> Child {
         .arg(crate::root().join("scripts/dynamodb_local.py"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let child = spawn_tied(command, &program);
-    wait_for_port(port);
+        .stdout(Stdio::null());
+    serve(command, &program, port, "moto (scripts/dynamodb_local.py)")
+}
+
+/// Spawns a server (tied to this process) with its stderr in a temporary file, and waits
+/// until it accepts connections on `port`. If it exits first, fails with what it printed, so
+/// a missing tool on a new machine says so instead of timing out.
+pub fn serve(mut command: Command, program: &str, port: u16, name: &str) -> Child {
+    let log = std::env::temp_dir()
+        .join(format!("testkit-{name}-{port}.log").replace([' ', '/', '(', ')'], "_"));
+    let file = std::fs::File::create(&log).unwrap();
+    command.stderr(file);
+    let mut child = spawn_tied(command, program);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            let printed = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!(
+                "{name} exited ({status}) before serving on port {port}; run the tests with \
+                 `make test`, which installs the tools:\n{printed}"
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     child
 }
 

@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-use crate::moto::{free_port, spawn_tied, wait_for_port};
+use crate::moto::{free_port, serve};
 
 pub struct RedisServer {
     pub port: u16,
@@ -40,10 +40,8 @@ impl RedisServer {
                 "yes",
             ])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let child = spawn_tied(command, &program);
-        wait_for_port(self.port);
+            .stdout(Stdio::null());
+        let child = serve(command, &program, self.port, "redis-server");
         *self.child.lock().unwrap() = Some(child);
     }
 

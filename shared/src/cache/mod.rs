@@ -73,4 +73,13 @@ impl Cache {
     fn connection(&self) -> ConnectionManager {
         self.connection.clone()
     }
+
+    /// Deletes keys of one slot (callers pass keys sharing a hash tag).
+    async fn delete(&self, keys: &[String]) -> Result<(), CacheError> {
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async::<i64>(&mut self.connection())
+            .await?;
+        Ok(())
+    }
 }

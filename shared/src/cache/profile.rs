@@ -24,10 +24,6 @@ impl Cache {
     }
 
     pub async fn forget_profile(&self, user: UserId) -> Result<(), CacheError> {
-        redis::cmd("DEL")
-            .arg(profile_key(user))
-            .query_async::<i64>(&mut self.connection())
-            .await?;
-        Ok(())
+        self.delete(&[profile_key(user)]).await
     }
 }

@@ -122,11 +122,7 @@ impl Cache {
 
     /// Ends every session of a user.
     pub async fn revoke_all(&self, user: UserId) -> Result<(), CacheError> {
-        redis::cmd("DEL")
-            .arg(sessions_key(user))
-            .query_async::<i64>(&mut self.connection())
-            .await?;
-        Ok(())
+        self.delete(&[sessions_key(user)]).await
     }
 }
 

@@ -171,12 +171,8 @@ impl Cache {
 
     /// A successful sign-in: the failures were not consecutive after all.
     pub async fn clear_failures(&self, account: &Email) -> Result<(), CacheError> {
-        redis::cmd("DEL")
-            .arg(failures_key(account))
-            .arg(lock_key(account))
-            .query_async::<i64>(&mut self.connection())
-            .await?;
-        Ok(())
+        self.delete(&[failures_key(account), lock_key(account)])
+            .await
     }
 }
 
