@@ -151,5 +151,6 @@ async fn sessions_work_over_tls_and_a_wrong_certificate_is_refused() {
     assert!(wrong.lookup(user.id, &session).await.is_err());
 
     let _ = server.kill();
+    let _ = server.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
