@@ -1,7 +1,9 @@
 //! JWT access tokens: HS256 only, issuer checked, short leeway. The algorithm is pinned on
 //! verify, so `alg: none` and algorithm-confusion tokens fail before any claim is read.
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::SessionId;
@@ -110,6 +112,17 @@ impl TokenService {
     /// Any failure (format, signature, algorithm, issuer, expiry) is the same public error.
     pub fn verify(&self, token: &str) -> Result<VerifiedClaims, ApiError> {
         if token.len() > MAX_TOKEN_BYTES {
+            return Err(ApiError::InvalidSession);
+        }
+        // Our tokens name no key and embed none: a header that points elsewhere (kid, jku,
+        // jwk, x5u, x5c) or makes demands (crit) is not ours, whatever its signature.
+        let header = decode_header(token).map_err(|_| ApiError::InvalidSession)?;
+        if header.kid.is_some()
+            || header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+            || header.x5c.is_some()
+        {
             return Err(ApiError::InvalidSession);
         }
         decode::<VerifiedClaims>(token, &self.decoding, &self.validation)
@@ -252,6 +265,14 @@ mod tests {
 
         let good = forge(json!({"alg": "HS256"}), claims(now, now + 60), SECRET);
         assert!(tokens.verify(&good).is_ok(), "the forger itself is sound");
+        for junk in [
+            json!({"alg": "HS256", "kid": "../../dev/null"}),
+            json!({"alg": "HS256", "jku": "https://attacker.example/keys"}),
+            json!({"alg": "HS256", "x5u": "https://attacker.example/cert"}),
+        ] {
+            let token = forge(junk.clone(), claims(now, now + 60), SECRET);
+            assert!(tokens.verify(&token).is_err(), "{junk}");
+        }
         let expired = forge(json!({"alg": "HS256"}), claims(now - 120, now - 60), SECRET);
         assert!(tokens.verify(&expired).is_err());
         let mut future = claims(now, now + 600);

@@ -240,3 +240,25 @@ pub fn retry_after(response: &Response<Body>) -> u64 {
         .parse()
         .unwrap()
 }
+
+/// An app whose DynamoDB and Redis are both closed ports: anything that reaches a back-end
+/// answers 503, so a 401 from it proves the request was refused before any store was asked.
+pub async fn app_without_backends() -> App<DynamoUserStore> {
+    unreachable_app_on(&format!("redis://127.0.0.1:{}", moto::free_port())).await
+}
+
+/// Signs `claims` under `header` with `key`, HS256, by hand: for tokens a library would
+/// refuse to produce.
+pub fn sign_raw(header: &serde_json::Value, claims: &serde_json::Value, key: &[u8]) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let input = format!(
+        "{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string())
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", b64.encode(mac.finalize().into_bytes()))
+}

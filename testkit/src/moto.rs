@@ -124,6 +124,16 @@ pub async fn client(endpoint: &str) -> Client {
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "testkit", "testkit", None, None, "testkit",
         ))
+        // moto is one Python process serving every test of the binary one request at a time;
+        // under a burst of parallel tests its queue, not a fault, can outlast production's
+        // 2 s attempt timeout. Outage tests use closed ports, which fail at once regardless.
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(1))
+                .operation_attempt_timeout(std::time::Duration::from_secs(20))
+                .operation_timeout(std::time::Duration::from_secs(60))
+                .build(),
+        )
         .build();
     Client::from_conf(config)
 }

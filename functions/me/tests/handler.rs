@@ -142,3 +142,104 @@ async fn redis_down_fails_closed_and_recovers_without_a_restart() {
     let stored = env.app.store.get(user.id).await.unwrap();
     assert!(stored.is_some(), "DynamoDB kept the user throughout");
 }
+
+/// The JWT attack suite: every hostile token is "Unauthorized - invalid session", and none
+/// reaches a store: the app here has neither DynamoDB nor Redis, so a store call would be 503.
+#[tokio::test]
+async fn hostile_tokens_are_refused_before_any_store_is_asked() {
+    use base64::Engine as _;
+    let app = testkit::app_without_backends().await;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let now = now_unix();
+    let good = |exp: i64| {
+        j!({"sub": UserId::random().to_string(), "iat": now - 10, "exp": exp,
+            "iss": "testkit", "sid": SessionId::random().as_str(), "jti": "a"})
+    };
+    let key = testkit::TEST_SECRET.as_bytes();
+    let unsigned = |header: serde_json::Value| {
+        format!(
+            "{}.{}.",
+            b64.encode(header.to_string()),
+            b64.encode(good(now + 60).to_string())
+        )
+    };
+    let mut no_exp = good(0);
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let mut future_nbf = good(now + 600);
+    future_nbf["nbf"] = j!(now + 300);
+    let mut wrong_iss = good(now + 60);
+    wrong_iss["iss"] = j!("attacker");
+    let hs256 = j!({"alg": "HS256", "typ": "JWT"});
+    let attacks: Vec<(&str, String)> = vec![
+        ("alg none", unsigned(j!({"alg": "none", "typ": "JWT"}))),
+        ("alg None", unsigned(j!({"alg": "None"}))),
+        (
+            "signed with the issuer name",
+            testkit::sign_raw(&hs256, &good(now + 60), b"testkit"),
+        ),
+        (
+            "signed with an empty key",
+            testkit::sign_raw(&hs256, &good(now + 60), b""),
+        ),
+        (
+            "HS512 header",
+            testkit::sign_raw(&j!({"alg": "HS512"}), &good(now + 60), key),
+        ),
+        (
+            "RS256 header",
+            testkit::sign_raw(&j!({"alg": "RS256"}), &good(now + 60), key),
+        ),
+        ("wrong iss", testkit::sign_raw(&hs256, &wrong_iss, key)),
+        ("no exp", testkit::sign_raw(&hs256, &no_exp, key)),
+        (
+            "expired beyond leeway",
+            testkit::sign_raw(&hs256, &good(now - 30), key),
+        ),
+        (
+            "nbf in the future",
+            testkit::sign_raw(&hs256, &future_nbf, key),
+        ),
+        (
+            "junk kid",
+            testkit::sign_raw(
+                &j!({"alg": "HS256", "kid": "' OR 1=1 --"}),
+                &good(now + 60),
+                key,
+            ),
+        ),
+        (
+            "jku",
+            testkit::sign_raw(
+                &j!({"alg": "HS256", "jku": "http://127.0.0.1/k"}),
+                &good(now + 60),
+                key,
+            ),
+        ),
+        (
+            "9 KiB token",
+            format!("{}.{}.x", "a".repeat(4600), "b".repeat(4600)),
+        ),
+        ("three dots", "...".to_owned()),
+        ("not base64", "%%%.%%%.%%%".to_owned()),
+        (
+            "claims not JSON",
+            format!(
+                "{}.{}.sig",
+                b64.encode(hs256.to_string()),
+                b64.encode("nope")
+            ),
+        ),
+    ];
+    for (name, token) in attacks {
+        let response = me::handle(&app, me_with(&token)).await;
+        let (status, body) = json(&response);
+        assert_eq!(
+            (status, body["errorCode"].as_u64()),
+            (401, Some(4012)),
+            "{name}: {body}"
+        );
+    }
+    // The same app does reach its (dead) stores for a well-signed token: the test can fail.
+    let sound = testkit::sign_raw(&hs256, &good(now + 60), key);
+    assert_eq!(json(&me::handle(&app, me_with(&sound)).await).0, 503);
+}

@@ -251,6 +251,36 @@ mod throttling {
         assert_eq!(other.await.status(), 401);
     }
 
+    /// Failures racing on one account are all counted: no lost increments.
+    #[tokio::test]
+    async fn parallel_failures_are_counted_exactly() {
+        let env = std::sync::Arc::new(env().await);
+        let email = unique_email();
+        env.seed_user(&email, PASSWORD).await;
+        let tasks: Vec<_> = (0..24)
+            .map(|_| {
+                let env = env.clone();
+                let email = email.clone();
+                tokio::spawn(async move {
+                    let request = signin_from(IP, &email, "not the password");
+                    signin::handle(&env.app, request).await.status().as_u16()
+                })
+            })
+            .collect();
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                401 => refused += 1,
+                429 => {}
+                other => panic!("unexpected {other}"),
+            }
+        }
+        let account = shared::domain::Email::parse(&email).unwrap();
+        let counted = env.app.cache.failure_count(&account).await.unwrap();
+        assert_eq!(counted, refused, "every refused attempt counted once");
+        assert!(refused >= 5, "the lock starts only after five failures");
+    }
+
     fn rand_octet() -> u8 {
         uuid::Uuid::new_v4().as_bytes()[0] % 200 + 1
     }

@@ -68,10 +68,11 @@ async fn existing_email_is_refused_case_insensitively_and_nothing_is_written() {
     );
 }
 
-#[tokio::test]
-async fn sixteen_simultaneous_signups_of_one_email_create_one_user() {
+/// `n` sign-ups of the fixture's e-mail at once: exactly one 201, the rest 409, and exactly
+/// one user's two records in the table.
+async fn racing_signups_of_one_email(n: usize) {
     let env = Arc::new(env().await);
-    let tasks: Vec<_> = (0..16)
+    let tasks: Vec<_> = (0..n)
         .map(|_| {
             let env = env.clone();
             tokio::spawn(async move {
@@ -88,9 +89,47 @@ async fn sixteen_simultaneous_signups_of_one_email_create_one_user() {
     }
     statuses.sort_unstable();
     let mut expected = vec![201];
-    expected.extend([409; 15]);
+    expected.extend(vec![409; n - 1]);
     assert_eq!(statuses, expected);
     assert_eq!(env.keys().await.len(), 2);
+}
+
+#[tokio::test]
+async fn sixteen_simultaneous_signups_of_one_email_create_one_user() {
+    racing_signups_of_one_email(16).await;
+}
+
+#[tokio::test]
+async fn sixty_four_simultaneous_signups_of_one_email_create_one_user() {
+    racing_signups_of_one_email(64).await;
+}
+
+#[tokio::test]
+async fn sixty_four_simultaneous_signups_of_distinct_emails_create_all() {
+    let env = Arc::new(env().await);
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let env = env.clone();
+            tokio::spawn(async move {
+                let body = format!(
+                    r#"{{"firstName": "User {i}", "lastName": "Racer", "email": "racer-{i}@example.com",
+                        "password": "correct horse battery staple", "phones": []}}"#
+                );
+                let response = signup::handle(&env.app, with_body(event("signup"), &body)).await;
+                let (status, body) = json(&response);
+                assert_eq!(status, 201, "{body}");
+                let claims = env.app.tokens.verify(body["token"].as_str().unwrap()).unwrap();
+                (i, claims.user_id().unwrap())
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (i, id) = task.await.unwrap();
+        let user = env.app.store.get(id).await.unwrap().expect("retrievable");
+        assert_eq!(user.email.as_str(), format!("racer-{i}@example.com"));
+        assert_eq!(user.first_name.as_str(), format!("User {i}"));
+    }
+    assert_eq!(env.keys().await.len(), 128);
 }
 
 #[tokio::test]

@@ -169,6 +169,15 @@ impl Cache {
         Ok(seconds)
     }
 
+    /// Consecutive failed sign-ins currently counted for an account.
+    pub async fn failure_count(&self, account: &Email) -> Result<u64, CacheError> {
+        let count: Option<u64> = redis::cmd("GET")
+            .arg(failures_key(account))
+            .query_async(&mut self.connection())
+            .await?;
+        Ok(count.unwrap_or(0))
+    }
+
     /// A successful sign-in: the failures were not consecutive after all.
     pub async fn clear_failures(&self, account: &Email) -> Result<(), CacheError> {
         self.delete(&[failures_key(account), lock_key(account)])

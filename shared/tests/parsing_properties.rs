@@ -1,0 +1,154 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Property tests of request parsing: arbitrary bytes and arbitrary JSON in every field never
+//! panic and always end in one of the documented 4xx errors; valid users always parse, and
+//! parse to what was sent.
+
+use lambda_http::http::header::{HeaderValue, CONTENT_TYPE};
+use lambda_http::{Body, Request};
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+use shared::domain::{Credentials, NewUser};
+use shared::{http, ApiError};
+
+fn request(body: Vec<u8>, content_type: Option<&str>) -> Request {
+    let mut request = Request::new(Body::Binary(body));
+    if let Some(ct) = content_type {
+        if let Ok(value) = HeaderValue::from_str(ct) {
+            request.headers_mut().insert(CONTENT_TYPE, value);
+        }
+    }
+    request
+}
+
+/// The errors a body may legitimately end in, with their documented codes.
+fn documented(err: &ApiError) -> bool {
+    matches!(
+        (err.status(), err.code()),
+        (400, 4000..=4002) | (413, 4130) | (415, 4150)
+    )
+}
+
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
+        ".{0,40}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(".{0,12}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+const SIGNUP_FIELDS: [&str; 5] = ["firstName", "lastName", "email", "password", "phones"];
+const PHONE_FIELDS: [&str; 3] = ["number", "area_code", "country_code"];
+
+fn valid_signup() -> Map<String, Value> {
+    json!({
+        "firstName": "Hello",
+        "lastName": "World",
+        "email": "hello@world.com",
+        "password": "correct horse battery staple",
+        "phones": [{"number": 988887888, "area_code": 81, "country_code": "+55"}]
+    })
+    .as_object()
+    .cloned()
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        body in prop::collection::vec(any::<u8>(), 0..512),
+        content_type in prop::option::of(prop_oneof![
+            Just("application/json".to_owned()),
+            Just("text/plain".to_owned()),
+            ".{0,30}",
+        ]),
+    ) {
+        let outcome = http::json_object(&request(body, content_type.as_deref()))
+            .and_then(|map| NewUser::parse(&map).map(|_| ()));
+        if let Err(err) = outcome {
+            prop_assert!(documented(&err), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn any_value_in_any_signup_field_maps_to_a_documented_error(
+        field in prop::sample::select(SIGNUP_FIELDS.to_vec()),
+        value in any_json(),
+    ) {
+        let mut body = valid_signup();
+        body.insert(field.to_owned(), value);
+        if let Err(err) = NewUser::parse(&body) {
+            prop_assert!(documented(&err), "{err:?}");
+            prop_assert!(!err.details().is_empty());
+            prop_assert!(err.details().iter().any(|p| p.field.starts_with(field)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn any_value_in_any_phone_field_maps_to_a_documented_error(
+        field in prop::sample::select(PHONE_FIELDS.to_vec()),
+        value in any_json(),
+    ) {
+        let mut body = valid_signup();
+        body["phones"][0][field] = value;
+        if let Err(err) = NewUser::parse(&body) {
+            prop_assert!(documented(&err), "{err:?}");
+            let expected = format!("phones[0].{field}");
+            prop_assert!(err.details().iter().any(|p| p.field == expected), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn any_credentials_map_to_a_documented_error(email in any_json(), password in any_json()) {
+        let body = json!({"email": email, "password": password});
+        if let Err(err) = Credentials::parse(body.as_object().unwrap()) {
+            prop_assert!(documented(&err), "{err:?}");
+        }
+    }
+
+    /// Valid users, unicode names included, parse to exactly what was sent (names trimmed,
+    /// e-mail lower-cased).
+    #[test]
+    fn valid_users_round_trip(
+        first in "[\\p{L}][\\p{L} '-]{0,30}[\\p{L}]",
+        last in "[\\p{L}]{1,40}",
+        local in "[a-z0-9]{1,20}",
+        domain in "[a-z]{1,15}",
+        tld in "[a-z]{2,6}",
+        phones in prop::collection::vec(
+            (0u64..=999_999_999_999_999, 0u32..=99_999, "\\+[0-9]{1,3}"), 0..=10),
+    ) {
+        let email = format!("{local}@{domain}.{tld}");
+        let phone_values: Vec<Value> = phones
+            .iter()
+            .map(|(n, a, c)| json!({"number": n, "area_code": a, "country_code": c}))
+            .collect();
+        let body = json!({
+            "firstName": first, "lastName": last, "email": email.to_uppercase(),
+            "password": "an unguessable passphrase 7 times over", "phones": phone_values,
+        });
+        let user = NewUser::parse(body.as_object().unwrap()).unwrap();
+        prop_assert_eq!(user.first_name.as_str(), first.trim());
+        prop_assert_eq!(user.last_name.as_str(), last.as_str());
+        prop_assert_eq!(user.email.as_str(), email.as_str());
+        let parsed: Vec<(u64, u32, String)> = user
+            .phones
+            .iter()
+            .map(|p| (p.number, p.area_code, p.country_code.as_str().to_owned()))
+            .collect();
+        prop_assert_eq!(parsed, phones);
+    }
+}
