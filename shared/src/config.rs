@@ -45,13 +45,24 @@ pub struct TokenSettings {
     pub ttl_seconds: u64,
 }
 
-#[derive(Debug)]
 pub struct Config {
     pub table_name: String,
     pub tokens: TokenSettings,
     /// `redis://` locally, `rediss://` (TLS) to ElastiCache.
     pub redis_url: String,
     pub cache: CacheSettings,
+}
+
+/// `REDIS_URL` may carry a password (`rediss://user:pass@host`), so it is not printed.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("table_name", &self.table_name)
+            .field("tokens", &self.tokens)
+            .field("redis_url", &"<redacted>")
+            .field("cache", &self.cache)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -253,7 +264,10 @@ mod tests {
 
     #[test]
     fn secrets_are_not_printed() {
-        let config = Config::from_vars(vars(REQUIRED), SECRET.to_vec()).unwrap();
-        assert!(!format!("{config:?}").contains("0123456789abcdef"));
+        let with_password = [("REDIS_URL", "rediss://app:hunter2hunter2@cache:6379")];
+        let config = Config::from_vars(vars(&with(&with_password)), SECRET.to_vec()).unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("0123456789abcdef"));
+        assert!(!printed.contains("hunter2hunter2"));
     }
 }
