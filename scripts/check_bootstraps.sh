@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# After `sam build`: each function must have an arm64 `bootstrap`; prints their sizes.
+# After `sam build`: every function of template.yaml must have an arm64 `bootstrap`; prints
+# their sizes and the size of each as a deployment zip.
 set -euo pipefail
 build_dir=${1:?usage: check_bootstraps.sh SAM_BUILD_DIR}
-for function in SignupFunction SigninFunction MeFunction; do
+functions=$(python3 "$(dirname "$0")/create_table.py" --list-functions)
+for function in $functions; do
   bootstrap="$build_dir/$function/bootstrap"
   [ -x "$bootstrap" ] || { echo "missing $bootstrap"; exit 1; }
   if ! od -An -tx1 -j18 -N2 "$bootstrap" | grep -q 'b7 00'; then
     echo "$bootstrap is not an aarch64 ELF"; exit 1
   fi
-  printf '%-16s bootstrap %8d bytes (arm64)\n' "$function" "$(stat -c %s "$bootstrap")"
+  zipped=$(python3 -c 'import io, sys, zipfile
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+    z.write(sys.argv[1], "bootstrap")
+print(len(buffer.getvalue()))' "$bootstrap")
+  printf '%-16s bootstrap %9d bytes (arm64), zipped %9d bytes\n' \
+    "$function" "$(stat -c %s "$bootstrap")" "$zipped"
 done

@@ -4,6 +4,7 @@ from template.yaml so local tables and the deployed one cannot drift apart.
 
     create_table.py --endpoint http://127.0.0.1:8000 --table users   # create (idempotent)
     create_table.py --print-schema                                   # the schema as JSON
+    create_table.py --list-functions                                 # the Lambda functions
 """
 import argparse
 import json
@@ -74,8 +75,12 @@ def main():
     parser.add_argument("--table")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--print-schema", action="store_true")
+    parser.add_argument("--list-functions", action="store_true")
     args = parser.parse_args()
-    if args.print_schema:
+    if args.list_functions:
+        resources = load_template()["Resources"]
+        print("\n".join(n for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function"))
+    elif args.print_schema:
         print(json.dumps(table_schema()))
     elif args.endpoint and args.table:
         create_table(args.endpoint, args.table, args.region)
