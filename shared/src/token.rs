@@ -173,20 +173,7 @@ mod tests {
     }
 
     fn forge(header: Value, claims: Value, secret: &[u8]) -> String {
-        use base64::Engine as _;
-        use hmac::Mac as _;
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let signing_input = format!(
-            "{}.{}",
-            b64.encode(header.to_string()),
-            b64.encode(claims.to_string())
-        );
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
-        mac.update(signing_input.as_bytes());
-        format!(
-            "{signing_input}.{}",
-            b64.encode(mac.finalize().into_bytes())
-        )
+        testkit::sign_raw(&header, &claims, secret)
     }
 
     #[test]
