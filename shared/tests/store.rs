@@ -6,23 +6,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::domain::{Email, PersonName, Timestamp, User, UserId};
+use shared::domain::{Email, Timestamp, UserId};
 use shared::password::PasswordDigest;
 use shared::store::{DynamoUserStore, StoreError, UserStore};
-use testkit::moto;
-
-fn user(email: &str) -> User {
-    let now = Timestamp::now();
-    User {
-        id: UserId::random(),
-        email: Email::parse(email).unwrap(),
-        first_name: PersonName::parse("Ana").unwrap(),
-        last_name: PersonName::parse("Lima").unwrap(),
-        phones: vec![],
-        created_at: now,
-        last_login: now,
-    }
-}
+use testkit::{moto, user};
 
 fn digest() -> PasswordDigest {
     PasswordDigest::from_stored("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into())

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use shared::cache::{Cache, CacheSettings, RateLimit, SessionId};
-use shared::domain::{Email, PersonName, Timestamp, User, UserId};
 use testkit::moto::{free_port, spawn_tied, wait_for_port};
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -81,19 +80,6 @@ fn certificates(dir: &Path) {
     );
 }
 
-fn user() -> User {
-    let now = Timestamp::now();
-    User {
-        id: UserId::random(),
-        email: Email::parse("tls@example.com").unwrap(),
-        first_name: PersonName::parse("T").unwrap(),
-        last_name: PersonName::parse("LS").unwrap(),
-        phones: vec![],
-        created_at: now,
-        last_login: now,
-    }
-}
-
 fn settings() -> CacheSettings {
     CacheSettings {
         profile_ttl_seconds: 60,
@@ -139,7 +125,7 @@ async fn sessions_work_over_tls_and_a_wrong_certificate_is_refused() {
     std::env::set_var("SSL_CERT_FILE", path("ca.crt"));
 
     let cache = Cache::connect_lazily(&format!("rediss://localhost:{port}"), settings()).unwrap();
-    let user = user();
+    let user = testkit::user("tls@example.com");
     let session = SessionId::random();
     cache.start_session(&user, &session, 60).await.unwrap();
     let lookup = cache.lookup(user.id, &session).await.unwrap();

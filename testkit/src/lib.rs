@@ -97,16 +97,7 @@ impl TestEnv {
 
     /// Stores a user the way sign-up does, for tests of the other functions.
     pub async fn seed_user(&self, email: &str, password: &str) -> User {
-        let now = Timestamp::now();
-        let user = User {
-            id: UserId::random(),
-            email: Email::parse(email).unwrap(),
-            first_name: PersonName::parse("Seeded").unwrap(),
-            last_name: PersonName::parse("User").unwrap(),
-            phones: vec![],
-            created_at: now,
-            last_login: now,
-        };
+        let user = user(email);
         let digest = self
             .app
             .hasher
@@ -130,6 +121,20 @@ impl TestEnv {
     /// Opens a session for `user`, as sign-in does, and returns its token.
     pub async fn token_for(&self, user: &User) -> String {
         self.app.open_session(user).await.unwrap().token
+    }
+}
+
+/// A new user named "Seeded User" with `email`, created and last seen now; not stored.
+pub fn user(email: &str) -> User {
+    let now = Timestamp::now();
+    User {
+        id: UserId::random(),
+        email: Email::parse(email).unwrap(),
+        first_name: PersonName::parse("Seeded").unwrap(),
+        last_name: PersonName::parse("User").unwrap(),
+        phones: vec![],
+        created_at: now,
+        last_login: now,
     }
 }
 
