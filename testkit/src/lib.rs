@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod fault;
 pub mod moto;
 pub mod redis;
 
@@ -76,7 +77,58 @@ pub async fn env_with(redis_url: &str, overrides: &[(&str, &str)]) -> TestEnv {
     }
 }
 
+/// A test environment whose app reaches DynamoDB and Redis through fault proxies, with
+/// production's SDK retries and timeouts; `env.client` and `env.keys()` go around the proxies.
+pub struct FaultyEnv {
+    pub env: TestEnv,
+    pub dynamodb: fault::FaultProxy,
+    pub redis: fault::FaultProxy,
+}
+
+pub async fn env_with_faults() -> FaultyEnv {
+    let server = redis::RedisServer::start();
+    let redis = fault::FaultProxy::start(server.port);
+    let dynamodb = fault::FaultProxy::start(moto::server().port);
+    let (client, table) = moto::fresh_table().await;
+    let config = config(&table, &redis.url("redis"), &[]);
+    let store = DynamoUserStore::new(moto::production_client(&dynamodb.url("http")).await, &table);
+    FaultyEnv {
+        env: TestEnv {
+            app: App::new(store, &config).unwrap(),
+            client,
+            table,
+            redis: Some(server),
+        },
+        dynamodb,
+        redis,
+    }
+}
+
 impl TestEnv {
+    /// Asserts that every profile has its credential record and every credential record its
+    /// profile: no half-written user, whatever failed in between.
+    pub async fn assert_no_partial_user(&self) {
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .unwrap();
+        let items = output.items();
+        let profiles: std::collections::BTreeSet<String> = items
+            .iter()
+            .filter(|item| item["pk"].as_s().unwrap().starts_with("USER#"))
+            .map(|item| item["pk"].as_s().unwrap()[5..].to_owned())
+            .collect();
+        let owners: std::collections::BTreeSet<String> = items
+            .iter()
+            .filter(|item| item["pk"].as_s().unwrap().starts_with("EMAIL#"))
+            .map(|item| item["userId"].as_s().unwrap().clone())
+            .collect();
+        assert_eq!(profiles, owners, "profiles and credential records disagree");
+    }
+
     /// Every item key in the table (a Scan: tests only, never on a request path).
     pub async fn keys(&self) -> Vec<String> {
         let output = self

@@ -115,18 +115,14 @@ pub fn server() -> &'static Server {
     })
 }
 
-/// A DynamoDB client for `endpoint` with dummy credentials, the same SDK setup as production.
+/// A DynamoDB client for `endpoint` with dummy credentials, the same SDK setup as production
+/// but for longer timeouts.
 pub async fn client(endpoint: &str) -> Client {
-    let aws = shared::config::aws().await;
-    let config = aws_sdk_dynamodb::config::Builder::from(&aws)
-        .endpoint_url(endpoint)
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testkit", "testkit", None, None, "testkit",
-        ))
+    let config = builder(endpoint)
+        .await
         // moto is one Python process serving every test of the binary one request at a time;
         // under a burst of parallel tests its queue, not a fault, can outlast production's
-        // 2 s attempt timeout. Outage tests use closed ports, which fail at once regardless.
+        // 2 s attempt timeout. Fault tests use `production_client`.
         .timeout_config(
             aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
                 .connect_timeout(std::time::Duration::from_secs(1))
@@ -136,6 +132,21 @@ pub async fn client(endpoint: &str) -> Client {
         )
         .build();
     Client::from_conf(config)
+}
+
+/// A client with production's retries and timeouts, for tests of what those do.
+pub async fn production_client(endpoint: &str) -> Client {
+    Client::from_conf(builder(endpoint).await.build())
+}
+
+async fn builder(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+    let aws = shared::config::aws().await;
+    aws_sdk_dynamodb::config::Builder::from(&aws)
+        .endpoint_url(endpoint)
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testkit", "testkit", None, None, "testkit",
+        ))
 }
 
 /// The key schema of template.yaml, read through the same script `make dev` uses.

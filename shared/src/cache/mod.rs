@@ -6,14 +6,18 @@
 //! `{a:<email>}:…` for an account's failure counter and lock, `{ip:<address>}:…` for a
 //! client's rate-limit buckets.
 
+mod connection;
 mod profile;
 mod sessions;
 mod throttle;
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use std::sync::Arc;
+
 use redis::aio::ConnectionManagerConfig;
+
+use connection::{Connection, Connections};
 
 pub use sessions::SessionId;
 pub use throttle::{Admission, RateLimit, Route};
@@ -41,9 +45,9 @@ pub struct CacheSettings {
 
 #[derive(Clone)]
 pub struct Cache {
-    connection: ConnectionManager,
+    connections: Arc<Connections>,
     settings: CacheSettings,
-    scripts: std::sync::Arc<throttle::Scripts>,
+    scripts: Arc<throttle::Scripts>,
 }
 
 /// Redis answers in well under a millisecond; anything slower is an outage, and a request
@@ -62,16 +66,15 @@ impl Cache {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(200));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(Self {
-            connection,
+            connections: Arc::new(Connections::new(client, config)?),
             settings,
-            scripts: std::sync::Arc::new(throttle::Scripts::new()),
+            scripts: Arc::new(throttle::Scripts::new()),
         })
     }
 
-    fn connection(&self) -> ConnectionManager {
-        self.connection.clone()
+    fn connection(&self) -> Connection {
+        self.connections.checkout()
     }
 
     /// Deletes keys of one slot (callers pass keys sharing a hash tag).

@@ -1,0 +1,81 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! `GET /me` while the network to DynamoDB or Redis fails, through a fault proxy in front of
+//! the real servers, with production's SDK timeouts and retries.
+
+use std::time::{Duration, Instant};
+
+use testkit::fault::Fault;
+use testkit::{assert_error, env_with_faults, event, json, with_header};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn me_with(token: &str) -> lambda_http::Request {
+    with_header(event("me"), "authorization", &format!("Bearer {token}"))
+}
+
+/// A slow DynamoDB matters only on a cache miss, and then the SDK's timeout answers, well
+/// inside the function's 10 s.
+#[tokio::test]
+async fn a_slow_dynamodb_is_503_on_a_miss_and_invisible_on_a_hit() {
+    let faulty = env_with_faults().await;
+    let app = &faulty.env.app;
+    let user = faulty.env.seed_user("hello@world.com", PASSWORD).await;
+    let token = faulty.env.token_for(&user).await;
+    assert_eq!(json(&me::handle(app, me_with(&token)).await).0, 200);
+
+    faulty.dynamodb.set(Fault::Delay(Duration::from_secs(3)));
+    assert_eq!(json(&me::handle(app, me_with(&token)).await).0, 200);
+    app.cache.forget_profile(user.id).await.unwrap();
+    let started = Instant::now();
+    let response = me::handle(app, me_with(&token)).await;
+    assert_error(&response, 503, "Service unavailable", 5030);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    faulty.dynamodb.set(Fault::None);
+    let (status, body) = json(&me::handle(app, me_with(&token)).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "hello@world.com");
+}
+
+/// Sessions live in Redis, so a partition fails closed, fast; when the network heals the same
+/// connection manager serves the right answers again (no reply is matched to the wrong call).
+#[tokio::test]
+async fn a_partitioned_redis_fails_closed_and_heals() {
+    let faulty = env_with_faults().await;
+    let app = &faulty.env.app;
+    let user = faulty.env.seed_user("hello@world.com", PASSWORD).await;
+    let other = faulty.env.seed_user("other@world.com", PASSWORD).await;
+    let token = faulty.env.token_for(&user).await;
+    let other_token = faulty.env.token_for(&other).await;
+
+    faulty.redis.set(Fault::Blackhole);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = me::handle(app, me_with(&token)).await;
+        assert_error(&response, 503, "Service unavailable", 5030);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    faulty.redis.set(Fault::None);
+    for (token, email) in [
+        (&token, "hello@world.com"),
+        (&other_token, "other@world.com"),
+    ]
+    .into_iter()
+    .cycle()
+    .take(6)
+    {
+        let (status, body) = json(&me::handle(app, me_with(token)).await);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["email"], email);
+    }
+}

@@ -1,0 +1,88 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! `POST /signin` while the network to DynamoDB or Redis fails, through a fault proxy in front
+//! of the real servers, with production's SDK timeouts and retries.
+
+use std::time::{Duration, Instant};
+
+use testkit::fault::Fault;
+use testkit::{assert_error, env_with_faults, json, signin_from};
+
+const PASSWORD: &str = "correct horse battery staple";
+const IP: &str = "198.51.100.7";
+/// The function timeout in template.yaml: a fault must be answered before it.
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn dynamodb_partitioned_is_503_in_time_and_recovers() {
+    let faulty = env_with_faults().await;
+    faulty.env.seed_user("hello@world.com", PASSWORD).await;
+    faulty.dynamodb.set(Fault::Blackhole);
+    let started = Instant::now();
+    let response = signin::handle(
+        &faulty.env.app,
+        signin_from(IP, "hello@world.com", PASSWORD),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    assert_error(&response, 503, "Service unavailable", 5030);
+    assert!(elapsed < FUNCTION_TIMEOUT, "{elapsed:?}");
+
+    faulty.dynamodb.set(Fault::None);
+    let (status, body) = json(
+        &signin::handle(
+            &faulty.env.app,
+            signin_from(IP, "hello@world.com", PASSWORD),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// An outage is not a wrong password: six of them (the lock starts after five failures) must
+/// not lock the account.
+#[tokio::test]
+async fn dynamodb_gone_does_not_count_as_failed_attempts() {
+    let faulty = env_with_faults().await;
+    faulty.env.seed_user("hello@world.com", PASSWORD).await;
+    faulty.dynamodb.set(Fault::Reset);
+    for _ in 0..6 {
+        let response = signin::handle(
+            &faulty.env.app,
+            signin_from(IP, "hello@world.com", PASSWORD),
+        )
+        .await;
+        assert_error(&response, 503, "Service unavailable", 5030);
+    }
+    faulty.dynamodb.set(Fault::None);
+    let (status, body) = json(
+        &signin::handle(
+            &faulty.env.app,
+            signin_from(IP, "hello@world.com", PASSWORD),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Sign-in fails open on a slow Redis: each Redis call gives up after its own short timeout.
+#[tokio::test]
+async fn a_slow_redis_does_not_stop_sign_in() {
+    let faulty = env_with_faults().await;
+    faulty.env.seed_user("hello@world.com", PASSWORD).await;
+    faulty.redis.set(Fault::Delay(Duration::from_secs(2)));
+    let started = Instant::now();
+    let (status, body) = json(
+        &signin::handle(
+            &faulty.env.app,
+            signin_from(IP, "hello@world.com", PASSWORD),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
