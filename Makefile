@@ -12,7 +12,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template sam-build fmt clean check-cache
+.PHONY: dev test tools lint unit e2e template sam-build fmt clean check-cache fuzz-api fuzz
 
 ## dev: the API on http://127.0.0.1:9000, DynamoDB (moto) on :8000, Redis on :6380
 dev: tools
@@ -48,6 +48,25 @@ unit:
 # End-to-end through `make dev`'s own stack (moto_server + cargo lambda watch) on free ports.
 e2e:
 	$(VENV)/bin/python -m pytest -q tests
+
+## fuzz-api: a longer schemathesis run than make test's, with a fresh seed (SCHEMA_SEED to pin)
+fuzz-api: tools
+	SCHEMA_SEED=$${SCHEMA_SEED:-$$RANDOM} SCHEMA_EXAMPLES=$${SCHEMA_EXAMPLES:-1000} \
+	SCHEMA_MIN_CASES=$${SCHEMA_MIN_CASES:-5000} \
+	$(VENV)/bin/python -m pytest -q -s tests/test_schema.py
+
+## fuzz: coverage-guided fuzzing (cargo fuzz / libFuzzer) of body parsing and token
+## verification, FUZZ_SECONDS per target; a crash lands in fuzz/artifacts/<target>/.
+# cargo fuzz passes -Z flags (sanitizers): RUSTC_BOOTSTRAP lets the stable toolchain take them.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := parse_request verify_token
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
+	for target in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$target; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz $$target fuzz/corpus/$$target \
+	    fuzz/regressions/$$target -- -max_total_time=$(FUZZ_SECONDS); \
+	done
 
 template: sam-build
 	cfn-lint template.yaml

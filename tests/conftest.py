@@ -1,5 +1,6 @@
 """Fixtures for the end-to-end tests: `make dev`'s own stack (scripts/dev.sh: moto_server,
 the table, cargo lambda watch running the compiled functions) on free loopback ports."""
+import contextlib
 import json
 import os
 import pathlib
@@ -47,8 +48,9 @@ class Api:
         return status, (json.loads(text) if text else None), hdrs
 
 
-@pytest.fixture(scope="session")
-def api():
+@contextlib.contextmanager
+def dev_stack(**overrides):
+    """Runs scripts/dev.sh on free ports with `overrides` in its environment until the block ends."""
     state = tempfile.mkdtemp(prefix="auth-e2e-")
     port = free_port()
     env = dict(
@@ -59,19 +61,21 @@ def api():
         DEV_STATE_DIR=state,
         TABLE_NAME="e2e-users",
         JWT_SECRET="e2e-secret-that-is-long-enough-for-hs256-tokens",
+        **overrides,
     )
-    log = open(pathlib.Path(state) / "dev.log", "w")
+    log_path = pathlib.Path(state) / "dev.log"
+    log = open(log_path, "w")
     proc = subprocess.Popen(
         [str(ROOT / "scripts/dev.sh")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.time() + 600
     try:
-        while "ready:" not in (pathlib.Path(state) / "dev.log").read_text():
+        while "ready:" not in log_path.read_text():
             if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("dev stack did not start:\n" + (pathlib.Path(state) / "dev.log").read_text()[-4000:])
+                raise RuntimeError("dev stack did not start:\n" + log_path.read_text()[-4000:])
             time.sleep(0.5)
-        yield Api(f"http://127.0.0.1:{port}", pathlib.Path(state) / "dev.log", env["JWT_SECRET"])
+        yield Api(f"http://127.0.0.1:{port}", log_path, env["JWT_SECRET"])
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -79,3 +83,10 @@ def api():
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def api():
+    """`make dev`'s stack with its default settings."""
+    with dev_stack() as api:
+        yield api

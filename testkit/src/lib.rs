@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fault;
+pub mod fuzz;
 pub mod moto;
 pub mod redis;
 

@@ -20,21 +20,28 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// `?scope=` wins over a `{"scope": …}` body; neither means the current session. The
-    /// body is optional, but when present it is parsed like any other.
+    /// `?scope=` wins over a `{"scope": …}` body; neither means the current session. Both are
+    /// parsed whenever present: a malformed body or an unknown scope is refused wherever it is.
     pub fn parse(request: &Request) -> Result<Self, ApiError> {
-        let from_query = request
-            .query_string_parameters_ref()
-            .and_then(|query| query.first("scope").map(str::to_owned));
-        let raw = match from_query {
-            Some(value) => Some(Value::String(value)),
-            None if has_body(request) => http::json_object(request)?.remove("scope"),
-            None => None,
+        let from_body = if has_body(request) {
+            Self::from_value(http::json_object(request)?.remove("scope"))?
+        } else {
+            None
         };
+        let from_query = Self::from_value(
+            request
+                .query_string_parameters_ref()
+                .and_then(|query| query.first("scope"))
+                .map(|value| Value::String(value.to_owned())),
+        )?;
+        Ok(from_query.or(from_body).unwrap_or(Scope::Current))
+    }
+
+    fn from_value(raw: Option<Value>) -> Result<Option<Self>, ApiError> {
         match raw {
-            None | Some(Value::Null) => Ok(Scope::Current),
-            Some(Value::String(s)) if s == "current" => Ok(Scope::Current),
-            Some(Value::String(s)) if s == "all" => Ok(Scope::All),
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s == "current" => Ok(Some(Scope::Current)),
+            Some(Value::String(s)) if s == "all" => Ok(Some(Scope::All)),
             Some(_) => Err(ApiError::InvalidFields(vec![FieldProblem::new(
                 "scope",
                 "must be \"current\" or \"all\"",

@@ -1,7 +1,8 @@
 use std::fmt;
 
-/// A first or last name: trimmed, 1 to 100 characters, no control characters. Any script is
-/// welcome; names are shown back to people exactly as typed.
+/// A first or last name: 1 to 100 characters as sent, no control characters anywhere,
+/// not blank; stored trimmed. Any script is welcome; names are shown back as typed. The rules
+/// are the ones openapi.yaml states (`maxLength`, `pattern`), so the schema and the code agree.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
@@ -9,15 +10,15 @@ const MAX_CHARS: usize = 100;
 
 impl PersonName {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        if raw.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
+        if raw.chars().count() > MAX_CHARS {
+            return Err("must be at most 100 characters");
+        }
         let name = raw.trim();
         if name.is_empty() {
             return Err("must not be blank");
-        }
-        if name.chars().count() > MAX_CHARS {
-            return Err("must be at most 100 characters");
-        }
-        if name.chars().any(char::is_control) {
-            return Err("must not contain control characters");
         }
         Ok(Self(name.to_owned()))
     }
@@ -51,5 +52,10 @@ mod tests {
         assert!(PersonName::parse("Bob\u{0}by").is_err());
         assert!(PersonName::parse("Bob\nby").is_err());
         assert!(PersonName::parse("Bob\u{7f}").is_err());
+        assert!(
+            PersonName::parse("\tBob").is_err(),
+            "control characters at the edges too"
+        );
+        assert!(PersonName::parse(&format!(" {}", "a".repeat(100))).is_err());
     }
 }

@@ -1,0 +1,110 @@
+//! The properties the coverage-guided fuzz targets in `fuzz/` check. The regression test
+//! (`testkit/tests/fuzz_regressions.rs`) replays every input kept in `fuzz/regressions/`
+//! through the same functions, so what a fuzzer once found stays fixed without nightly tools.
+
+use std::sync::OnceLock;
+
+use lambda_http::http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use lambda_http::{Body, Request};
+use shared::domain::{Credentials, NewUser};
+use shared::token::TokenService;
+use shared::{http, ApiError};
+
+/// The content types a client may send; the first input byte picks one.
+const CONTENT_TYPES: [Option<&str>; 5] = [
+    Some("application/json"),
+    Some("application/json; charset=utf-8"),
+    Some("text/plain"),
+    Some("application/x-www-form-urlencoded"),
+    None,
+];
+
+/// Any bytes as the body of a sign-up or sign-in: parsing never panics, and whatever is
+/// refused is a documented client error (400 4000/4001/4002, 413 4130, 415 4150) whose
+/// rendered response is the `{"message", "errorCode"}` JSON.
+pub fn parse_request(data: &[u8]) {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let mut request = Request::new(Body::Binary(body.to_vec()));
+    if let Some(content_type) = CONTENT_TYPES[usize::from(selector) % CONTENT_TYPES.len()] {
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    let object = match http::json_object(&request) {
+        Ok(object) => object,
+        Err(err) => return assert_client_error(&err, &[4002, 4130, 4150]),
+    };
+    if let Err(err) = NewUser::parse(&object) {
+        assert_client_error(&err, &[4000, 4001]);
+    }
+    if let Err(err) = Credentials::parse(&object) {
+        assert_client_error(&err, &[4000, 4001]);
+    }
+}
+
+fn assert_client_error(err: &ApiError, codes: &[u16]) {
+    assert!(codes.contains(&err.code()), "undocumented refusal: {err:?}");
+    assert_eq!(err.code() / 10, err.status(), "{err:?}");
+    let response = http::error(err);
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["errorCode"], err.code());
+    assert!(body["message"].is_string());
+}
+
+/// Any bytes as the Authorization header: never a panic, always 401 (4011 no token, 4012
+/// invalid session), and the only token ever accepted is the one genuinely signed with the
+/// key: no mutation of it (re-encoding, padding, header or claim changes) verifies.
+/// Returns whether the token was accepted.
+pub fn verify_token(data: &[u8]) -> bool {
+    let Ok(header) = HeaderValue::from_bytes(data) else {
+        return false;
+    };
+    let mut request = Request::new(Body::Empty);
+    request.headers_mut().insert(AUTHORIZATION, header);
+    let outcome = http::bearer_token(&request).and_then(|token| tokens().verify(token));
+    match outcome {
+        Ok(_) => {
+            let token = http::bearer_token(&request).unwrap();
+            assert_eq!(
+                token,
+                genuine_token(),
+                "a token the key never signed verified"
+            );
+            true
+        }
+        Err(err) => {
+            assert_eq!(err.status(), 401, "{err:?}");
+            assert!(matches!(err.code(), 4011 | 4012), "{err:?}");
+            false
+        }
+    }
+}
+
+fn tokens() -> &'static TokenService {
+    static TOKENS: OnceLock<TokenService> = OnceLock::new();
+    TOKENS.get_or_init(|| TokenService::new(&crate::config("fuzz", "redis://unused", &[]).tokens))
+}
+
+/// A well-formed token signed with the test key, valid until 2100; the seed the fuzzer mutates.
+pub fn genuine_token() -> &'static str {
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN.get_or_init(|| {
+        crate::sign_raw(
+            &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+            &serde_json::json!({
+                "sub": "6f1c1a52-7d3e-4c55-9d2e-0b8a3c1f2e11",
+                "email": "hello@world.com",
+                "firstName": "Hello",
+                "lastName": "World",
+                "iat": 1_700_000_000,
+                "exp": 4_102_444_800i64,
+                "iss": "testkit",
+                "jti": "0b8a3c1f2e114c559d2e6f1c1a527d3e",
+                "sid": "4c559d2e0b8a3c1f2e116f1c1a527d3e",
+            }),
+            crate::TEST_SECRET.as_bytes(),
+        )
+    })
+}
