@@ -12,14 +12,14 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template sam-build fmt clean check-cache fuzz-api fuzz
+.PHONY: dev test tools lint unit e2e template sam-build fmt clean check-cache fuzz-api fuzz bench bench-smoke
 
 ## dev: the API on http://127.0.0.1:9000, DynamoDB (moto) on :8000, Redis on :6380
 dev: tools
 	scripts/dev.sh
 
 ## test: everything CI runs
-test: tools lint unit e2e template
+test: tools lint unit bench-smoke e2e template
 
 tools: $(VENV_STAMP) $(CACHE_DIR)/.rust-targets
 	@scripts/ensure_redis.sh
@@ -48,6 +48,22 @@ unit:
 # End-to-end through `make dev`'s own stack (moto_server + cargo lambda watch) on free ports.
 e2e:
 	$(VENV)/bin/python -m pytest -q tests
+
+## bench: cold start, warm latency, CPU per request, peak RSS and arm64 sizes of every function
+## against a hello-world floor; writes bench/results.md and bench/results.svg
+BENCH_FRESH ?= 20
+BENCH_WARM ?= 1000
+LAMBDA_BINS := -p signup -p signin -p me -p signout
+bench: tools
+	cargo lambda build --release --arm64 --output-format zip $(LAMBDA_BINS)
+	cargo lambda build --release --arm64 --output-format zip -p bench --bin hello
+	cargo build --release -p bench $(LAMBDA_BINS)
+	target/release/bench --profile release --fresh $(BENCH_FRESH) --warm $(BENCH_WARM) --write bench
+
+# make test runs the harness once with tiny counts on the debug builds, so it cannot rot.
+bench-smoke:
+	cargo build --quiet -p bench $(LAMBDA_BINS)
+	target/debug/bench --profile debug --fresh 2 --warm 20
 
 ## fuzz-api: a longer schemathesis run than make test's, with a fresh seed (SCHEMA_SEED to pin)
 fuzz-api: tools

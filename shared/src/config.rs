@@ -182,7 +182,12 @@ async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError>
 /// a stuck dependency becomes a 503, not a Lambda timeout. `AWS_ENDPOINT_URL_DYNAMODB` points
 /// it at a local server.
 pub async fn aws() -> SdkConfig {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()

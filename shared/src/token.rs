@@ -11,6 +11,8 @@ use crate::config::{JwtSecret, TokenSettings};
 use crate::domain::{Timestamp, User, UserId};
 use crate::ApiError;
 
+mod hs256;
+
 /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECONDS: u64 = 5;
 /// A header value longer than this is not one of our tokens; refuse it without decoding.
@@ -68,6 +70,7 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(settings: &TokenSettings) -> Self {
+        hs256::install();
         let JwtSecret(secret) = &settings.secret;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&settings.issuer]);

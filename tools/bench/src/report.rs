@@ -1,0 +1,299 @@
+//! Percentiles, the results table (`bench/results.md`) and chart (`bench/results.svg`).
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use shared::cache::SessionId;
+use shared::domain::{Password, User};
+use shared::store::UserStore;
+use testkit::TestEnv;
+
+use crate::Figures;
+
+pub struct Row {
+    pub name: &'static str,
+    pub figures: Figures,
+}
+
+impl Row {
+    pub fn new(name: &'static str, figures: Figures) -> Self {
+        Self { name, figures }
+    }
+}
+
+fn percentile(samples: &[Duration], p: f64) -> Duration {
+    if samples.is_empty() {
+        return Duration::ZERO;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0}", d.as_secs_f64() * 1_000_000.0)
+}
+
+fn ratio(value: Duration, floor: Duration) -> String {
+    if floor.is_zero() {
+        return "-".into();
+    }
+    format!("{:.2}×", value.as_secs_f64() / floor.as_secs_f64())
+}
+
+/// Measured in this process with the functions' own code: the back-ends' round trips (what a
+/// warm invocation spends waiting rather than computing) and one argon2id verify.
+pub struct Backend {
+    pub dynamodb_get: Duration,
+    pub redis_lookup: Duration,
+    pub argon2_verify: Duration,
+}
+
+pub async fn backend_share(env: &TestEnv, user: &User) -> Backend {
+    let sid = SessionId::random();
+    let mut dynamodb = Vec::new();
+    let mut redis = Vec::new();
+    let mut argon2 = Vec::new();
+    for _ in 0..20 {
+        let Ok(password) = Password::for_signin(crate::workload::PASSWORD) else {
+            break;
+        };
+        let started = Instant::now();
+        let _ = env.app.hasher.verify(password, None).await;
+        argon2.push(started.elapsed());
+    }
+    for _ in 0..200 {
+        let started = Instant::now();
+        let _ = env.app.store.get(user.id).await;
+        dynamodb.push(started.elapsed());
+        let started = Instant::now();
+        let _ = env.app.cache.lookup(user.id, &sid).await;
+        redis.push(started.elapsed());
+    }
+    Backend {
+        dynamodb_get: percentile(&dynamodb, 50.0),
+        redis_lookup: percentile(&redis, 50.0),
+        argon2_verify: percentile(&argon2, 50.0),
+    }
+}
+
+/// Where `cargo lambda build --release --arm64` leaves the binaries it zips.
+const ARM64_DIR: &str = "target/aarch64-unknown-linux-gnu/release";
+
+fn size(path: &std::path::Path) -> String {
+    std::fs::metadata(path)
+        .map(|m| format!("{:.2} MB", m.len() as f64 / 1_000_000.0))
+        .unwrap_or_else(|_| "not built".into())
+}
+
+pub fn markdown(
+    rows: &[Row],
+    backend: &Backend,
+    profile: &str,
+    fresh: usize,
+    warm: usize,
+) -> String {
+    let floor = rows.iter().find(|row| row.name == "hello");
+    let floor_init = floor.map_or(Duration::ZERO, |row| percentile(&row.figures.init, 50.0));
+    let floor_warm = floor.map_or(Duration::ZERO, |row| percentile(&row.figures.warm, 50.0));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let today = std::process::Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let lambda_dir = testkit::root().join("target/lambda");
+    let arm64_dir = testkit::root().join(ARM64_DIR);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Benchmark results\n\n{today}, {cores} cores ({arch}), `{profile}` binaries, {fresh} fresh \
+         processes per function, {warm} warm invocations. Produced by `make bench`.\n",
+        arch = std::env::consts::ARCH,
+    );
+    let _ = writeln!(
+        out,
+        "| function | init p50 (ms) | init p99 | init vs floor | 1st invocation p50 (ms) | warm p50 (ms) | warm p99 (ms) | warm vs floor | CPU per warm request (µs) | peak RSS (MB) | arm64 bootstrap | arm64 zip |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in rows {
+        let f = &row.figures;
+        let init = percentile(&f.init, 50.0);
+        let warm50 = percentile(&f.warm, 50.0);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {} |",
+            row.name,
+            ms(init),
+            ms(percentile(&f.init, 99.0)),
+            ratio(init, floor_init),
+            ms(percentile(&f.first, 50.0)),
+            ms(warm50),
+            ms(percentile(&f.warm, 99.0)),
+            ratio(warm50, floor_warm),
+            us(f.cpu_per_warm),
+            f.peak_rss_kb as f64 / 1024.0,
+            size(&arm64_dir.join(row.name)),
+            size(&lambda_dir.join(row.name).join("bootstrap.zip")),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nBack-ends alone, p50 from the harness with the same clients: DynamoDB (moto_server, \
+         Python) GetItem {} ms, Redis session lookup {} ms. Warm latency minus these waits is \
+         our own cost; the CPU column is the function process's own CPU time (all threads), \
+         which excludes waiting.",
+        ms(backend.dynamodb_get),
+        ms(backend.redis_lookup),
+    );
+    budgets(&mut out, rows, backend, floor_init);
+    out
+}
+
+const MB: u64 = 1_000_000;
+
+/// The budgets of issue 5, each with where this run landed.
+fn budgets(out: &mut String, rows: &[Row], backend: &Backend, floor_init: Duration) {
+    let _ = writeln!(
+        out,
+        "\n## Budgets\n\n| budget | function | measured | verdict |\n|---|---|---:|---|"
+    );
+    let mut line = |budget: &str, function: &str, measured: String, ok: Option<bool>| {
+        let verdict = match ok {
+            Some(true) => "within",
+            Some(false) => "**over**",
+            None => "not measured",
+        };
+        let _ = writeln!(out, "| {budget} | {function} | {measured} | {verdict} |");
+    };
+    let lambda_dir = testkit::root().join("target/lambda");
+    let floor = floor_init.as_secs_f64().max(1e-9);
+    for row in rows.iter().filter(|row| row.name != "hello") {
+        let f = &row.figures;
+        let init = percentile(&f.init, 50.0).as_secs_f64() / floor;
+        line(
+            "init ≤ 1.5× floor",
+            row.name,
+            format!("{init:.2}×"),
+            Some(init <= 1.5),
+        );
+        let bytes = |path: std::path::PathBuf| std::fs::metadata(path).ok().map(|m| m.len());
+        let binary = bytes(testkit::root().join(ARM64_DIR).join(row.name));
+        line(
+            "arm64 bootstrap ≤ 6 MB",
+            row.name,
+            binary.map_or("-".into(), |b| format!("{:.2} MB", b as f64 / MB as f64)),
+            binary.map(|b| b <= 6 * MB),
+        );
+        let zip = bytes(lambda_dir.join(row.name).join("bootstrap.zip"));
+        line(
+            "zip ≤ 3 MB",
+            row.name,
+            zip.map_or("-".into(), |b| format!("{:.2} MB", b as f64 / MB as f64)),
+            zip.map(|b| b <= 3 * MB),
+        );
+        let rss_limit = if matches!(row.name, "signup" | "signin") {
+            64.0
+        } else {
+            40.0
+        };
+        let rss = f.peak_rss_kb as f64 / 1024.0;
+        line(
+            &format!("peak RSS ≤ {rss_limit} MB"),
+            row.name,
+            format!("{rss:.1} MB"),
+            Some(rss <= rss_limit),
+        );
+    }
+    if let Some(me) = rows.iter().find(|row| row.name == "me") {
+        let cpu = me.figures.cpu_per_warm;
+        line(
+            "own CPU < 50 µs p50 (process CPU per request, runtime included)",
+            "me",
+            format!("{} µs", us(cpu)),
+            Some(cpu < Duration::from_micros(50)),
+        );
+    }
+    if let Some(signin) = rows.iter().find(|row| row.name == "signin") {
+        let verify = backend.argon2_verify.as_secs_f64().max(1e-9);
+        let times = signin.figures.cpu_per_warm.as_secs_f64() / verify;
+        line(
+            &format!(
+                "CPU ≤ 1.05× one argon2id verify ({} ms here)",
+                ms(backend.argon2_verify)
+            ),
+            "signin",
+            format!("{times:.3}×"),
+            Some(times <= 1.05),
+        );
+    }
+}
+
+/// Two panels of horizontal bars: init p50 and warm p50 per function, the floor first.
+pub fn svg(rows: &[Row]) -> String {
+    let panels = [
+        (
+            "Cold start: init p50 (ms)",
+            rows.iter()
+                .map(|r| percentile(&r.figures.init, 50.0))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "Warm invocation p50 (ms)",
+            rows.iter()
+                .map(|r| percentile(&r.figures.warm, 50.0))
+                .collect(),
+        ),
+    ];
+    let (bar_h, gap, label_w, chart_w) = (18.0, 6.0, 80.0, 420.0);
+    let panel_h = 30.0 + rows.len() as f64 * (bar_h + gap);
+    let height = panel_h * panels.len() as f64 + 10.0;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" font-family="sans-serif" font-size="12">"#,
+        w = label_w + chart_w + 90.0,
+    );
+    for (index, (title, values)) in panels.iter().enumerate() {
+        let top = index as f64 * panel_h + 10.0;
+        let max = values
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            .max(1e-9);
+        let _ = writeln!(
+            out,
+            r#"<text x="0" y="{}" font-weight="bold">{title}</text>"#,
+            top + 12.0
+        );
+        for (i, (row, value)) in rows.iter().zip(values).enumerate() {
+            let y = top + 24.0 + i as f64 * (bar_h + gap);
+            let width = value.as_secs_f64() / max * chart_w;
+            let color = if row.name == "hello" {
+                "#999999"
+            } else {
+                "#2b6cb0"
+            };
+            let _ = writeln!(
+                out,
+                r#"<text x="0" y="{ty}">{name}</text><rect x="{label_w}" y="{y}" width="{width:.1}" height="{bar_h}" fill="{color}"/><text x="{tx:.1}" y="{ty}">{value}</text>"#,
+                ty = y + 13.0,
+                name = row.name,
+                tx = label_w + width + 4.0,
+                value = ms(*value),
+            );
+        }
+    }
+    out.push_str("</svg>\n");
+    out
+}

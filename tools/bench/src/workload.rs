@@ -1,0 +1,82 @@
+//! The event each function gets, built from the `events/` fixtures: every invocation is one
+//! that succeeds, so the figures are for the path users take.
+
+use hyper::body::Bytes;
+use serde_json::Value;
+use shared::domain::User;
+use testkit::TestEnv;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub enum Workload {
+    /// A new e-mail each time (each sign-up creates a user).
+    Signup {
+        count: u64,
+    },
+    Signin {
+        email: String,
+    },
+    Me {
+        token: String,
+    },
+    /// A fresh session each time, opened outside the timed part.
+    Signout {
+        user: Box<User>,
+    },
+    Hello,
+}
+
+impl Workload {
+    pub fn expected_status(&self) -> Option<u64> {
+        match self {
+            Workload::Signup { .. } => Some(201),
+            Workload::Signin { .. } | Workload::Me { .. } => Some(200),
+            Workload::Signout { .. } => Some(204),
+            Workload::Hello => None,
+        }
+    }
+
+    pub async fn next(&mut self, env: &TestEnv) -> Result<Bytes, String> {
+        let event = match self {
+            Workload::Signup { count } => {
+                *count += 1;
+                let email = format!("bench-{}-{count}@example.com", std::process::id());
+                with_body(fixture("signup")?, |body| body["email"] = email.into())
+            }
+            Workload::Signin { email } => with_body(fixture("signin")?, |body| {
+                body["email"] = email.as_str().into();
+                body["password"] = PASSWORD.into();
+            }),
+            Workload::Me { token } => authorized(fixture("me")?, token),
+            Workload::Signout { user } => {
+                let token = env
+                    .app
+                    .open_session(user)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                authorized(fixture("signout")?, &token.token)
+            }
+            Workload::Hello => Ok(serde_json::json!({"hello": "world"})),
+        }?;
+        Ok(Bytes::from(event.to_string()))
+    }
+}
+
+fn fixture(name: &str) -> Result<Value, String> {
+    let path = testkit::root().join("events").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn with_body(mut event: Value, edit: impl FnOnce(&mut Value)) -> Result<Value, String> {
+    let text = event["body"].as_str().unwrap_or("{}");
+    let mut body: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    edit(&mut body);
+    event["body"] = body.to_string().into();
+    Ok(event)
+}
+
+fn authorized(mut event: Value, token: &str) -> Result<Value, String> {
+    event["headers"]["authorization"] = format!("Bearer {token}").into();
+    Ok(event)
+}
