@@ -31,7 +31,11 @@ fn key(algorithm: &Algorithm, family: AlgorithmFamily, bytes: &[u8]) -> Result<H
 }
 
 fn signer_factory(algorithm: &Algorithm, key_: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
-    Ok(Box::new(Hs256(key(algorithm, key_.family(), key_.as_bytes())?)))
+    Ok(Box::new(Hs256(key(
+        algorithm,
+        key_.family(),
+        key_.as_bytes(),
+    )?)))
 }
 
 fn verifier_factory(algorithm: &Algorithm, key_: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
