@@ -108,11 +108,18 @@ async fn run() -> Result<(), String> {
         };
         let binary = bin_dir.join(target.name);
         let vars = function_env(target, &env.table, &redis_url);
+        // moto deep-copies the table on every transaction, so each sign-up gets slower as
+        // sign-ups fill it, until its answers outlast the SDK's 2 s attempt timeout.
+        let warm = if target.name == "signup" {
+            options.warm.min(SIGNUP_WARM_CAP)
+        } else {
+            options.warm
+        };
         eprintln!(
-            "bench: {} ({} fresh processes, {} warm invocations)",
-            target.name, options.fresh, options.warm
+            "bench: {} ({} fresh processes, {warm} warm invocations)",
+            target.name, options.fresh
         );
-        let figures = measure(&binary, &vars, &options, &env, &mut workload)
+        let figures = measure(&binary, &vars, options.fresh, warm, &env, &mut workload)
             .await
             .map_err(|e| format!("{}: {e}", target.name))?;
         results.push(report::Row::new(target.name, figures));
@@ -184,11 +191,13 @@ pub struct Figures {
 }
 
 const LIMIT: Duration = Duration::from_secs(30);
+pub const SIGNUP_WARM_CAP: usize = 200;
 
 async fn measure(
     binary: &std::path::Path,
     vars: &[(String, String)],
-    options: &Options,
+    fresh: usize,
+    warm: usize,
     env: &TestEnv,
     workload: &mut Workload,
 ) -> Result<Figures, String> {
@@ -199,7 +208,7 @@ async fn measure(
         cpu_per_warm: Duration::ZERO,
         peak_rss_kb: 0,
     };
-    for round in 0..options.fresh {
+    for round in 0..fresh {
         let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
         let started = Instant::now();
         let process = process::Function::spawn(binary, vars, api.port)?;
@@ -214,16 +223,16 @@ async fn measure(
         check(api.invoke(event, LIMIT).await?, workload)?;
         figures.first.push(sent.elapsed());
 
-        if round + 1 == options.fresh {
+        if round + 1 == fresh {
             let cpu_before = process.cpu_time();
-            for _ in 0..options.warm {
+            for _ in 0..warm {
                 let event = workload.next(env).await?;
                 let sent = Instant::now();
                 check(api.invoke(event, LIMIT).await?, workload)?;
                 figures.warm.push(sent.elapsed());
             }
             let cpu = process.cpu_time().saturating_sub(cpu_before);
-            figures.cpu_per_warm = cpu / u32::try_from(options.warm).unwrap_or(u32::MAX);
+            figures.cpu_per_warm = cpu / u32::try_from(warm).unwrap_or(u32::MAX);
             figures.peak_rss_kb = process.peak_rss_kb();
         }
     }

@@ -113,7 +113,9 @@ pub fn markdown(
     let _ = writeln!(
         out,
         "# Benchmark results\n\n{today}, {cores} cores ({arch}), `{profile}` binaries, {fresh} fresh \
-         processes per function, {warm} warm invocations. Produced by `make bench`.\n",
+         processes per function, {warm} warm invocations (sign-up: at most {cap}, see below). \
+         Produced by `make bench`.\n",
+        cap = crate::SIGNUP_WARM_CAP,
         arch = std::env::consts::ARCH,
     );
     let _ = writeln!(
@@ -150,7 +152,8 @@ pub fn markdown(
         "\nBack-ends alone, p50 from the harness with the same clients: DynamoDB (moto_server, \
          Python) GetItem {} ms, Redis session lookup {} ms. Warm latency minus these waits is \
          our own cost; the CPU column is the function process's own CPU time (all threads), \
-         which excludes waiting.",
+         which excludes waiting. Sign-up's warm run is capped because moto deep-copies the table \
+         on every transaction, so it slows as sign-ups fill the table.",
         ms(backend.dynamodb_get),
         ms(backend.redis_lookup),
     );
