@@ -109,14 +109,7 @@ impl TestEnv {
     /// Asserts that every profile has its credential record and every credential record its
     /// profile: no half-written user, whatever failed in between.
     pub async fn assert_no_partial_user(&self) {
-        let output = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .send()
-            .await
-            .unwrap();
-        let items = output.items();
+        let items = self.items().await;
         let profiles: std::collections::BTreeSet<String> = items
             .iter()
             .filter(|item| item["pk"].as_s().unwrap().starts_with("USER#"))
@@ -130,8 +123,10 @@ impl TestEnv {
         assert_eq!(profiles, owners, "profiles and credential records disagree");
     }
 
-    /// Every item key in the table (a Scan: tests only, never on a request path).
-    pub async fn keys(&self) -> Vec<String> {
+    /// Every item in the table (a Scan: tests only, never on a request path).
+    pub async fn items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let output = self
             .client
             .scan()
@@ -139,8 +134,14 @@ impl TestEnv {
             .send()
             .await
             .unwrap();
-        let mut keys: Vec<String> = output
+        output.items().to_vec()
+    }
+
+    /// Every item key in the table, sorted.
+    pub async fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
             .items()
+            .await
             .iter()
             .map(|item| item["pk"].as_s().unwrap().clone())
             .collect();

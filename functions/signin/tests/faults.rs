@@ -13,29 +13,25 @@ const IP: &str = "198.51.100.7";
 /// The function timeout in template.yaml: a fault must be answered before it.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The seeded user signs in with the right password.
+async fn sign_in(faulty: &testkit::FaultyEnv) -> lambda_http::Response<lambda_http::Body> {
+    let request = signin_from(IP, "hello@world.com", PASSWORD);
+    signin::handle(&faulty.env.app, request).await
+}
+
 #[tokio::test]
 async fn dynamodb_partitioned_is_503_in_time_and_recovers() {
     let faulty = env_with_faults().await;
     faulty.env.seed_user("hello@world.com", PASSWORD).await;
     faulty.dynamodb.set(Fault::Blackhole);
     let started = Instant::now();
-    let response = signin::handle(
-        &faulty.env.app,
-        signin_from(IP, "hello@world.com", PASSWORD),
-    )
-    .await;
+    let response = sign_in(&faulty).await;
     let elapsed = started.elapsed();
     assert_error(&response, 503, "Service unavailable", 5030);
     assert!(elapsed < FUNCTION_TIMEOUT, "{elapsed:?}");
 
     faulty.dynamodb.set(Fault::None);
-    let (status, body) = json(
-        &signin::handle(
-            &faulty.env.app,
-            signin_from(IP, "hello@world.com", PASSWORD),
-        )
-        .await,
-    );
+    let (status, body) = json(&sign_in(&faulty).await);
     assert_eq!(status, 200, "{body}");
 }
 
@@ -47,21 +43,11 @@ async fn dynamodb_gone_does_not_count_as_failed_attempts() {
     faulty.env.seed_user("hello@world.com", PASSWORD).await;
     faulty.dynamodb.set(Fault::Reset);
     for _ in 0..6 {
-        let response = signin::handle(
-            &faulty.env.app,
-            signin_from(IP, "hello@world.com", PASSWORD),
-        )
-        .await;
+        let response = sign_in(&faulty).await;
         assert_error(&response, 503, "Service unavailable", 5030);
     }
     faulty.dynamodb.set(Fault::None);
-    let (status, body) = json(
-        &signin::handle(
-            &faulty.env.app,
-            signin_from(IP, "hello@world.com", PASSWORD),
-        )
-        .await,
-    );
+    let (status, body) = json(&sign_in(&faulty).await);
     assert_eq!(status, 200, "{body}");
 }
 
@@ -72,13 +58,7 @@ async fn a_slow_redis_does_not_stop_sign_in() {
     faulty.env.seed_user("hello@world.com", PASSWORD).await;
     faulty.redis.set(Fault::Delay(Duration::from_secs(2)));
     let started = Instant::now();
-    let (status, body) = json(
-        &signin::handle(
-            &faulty.env.app,
-            signin_from(IP, "hello@world.com", PASSWORD),
-        )
-        .await,
-    );
+    let (status, body) = json(&sign_in(&faulty).await);
     assert_eq!(status, 200, "{body}");
     assert!(
         started.elapsed() < Duration::from_secs(4),
