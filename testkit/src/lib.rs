@@ -281,6 +281,11 @@ pub fn event_edited(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Re
     lambda_http::request::from_str(&value.to_string()).unwrap()
 }
 
+/// The `/me` fixture carrying `token` as its bearer token.
+pub fn me_with(token: &str) -> Request {
+    with_header(event("me"), "authorization", &format!("Bearer {token}"))
+}
+
 /// A sign-in fixture from `ip` with the given credentials.
 pub fn signin_from(ip: &str, email: &str, password: &str) -> Request {
     event_edited("signin", |event| {

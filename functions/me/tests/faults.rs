@@ -6,13 +6,9 @@
 use std::time::{Duration, Instant};
 
 use testkit::fault::Fault;
-use testkit::{assert_error, env_with_faults, event, json, with_header};
+use testkit::{assert_error, env_with_faults, json, me_with};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-fn me_with(token: &str) -> lambda_http::Request {
-    with_header(event("me"), "authorization", &format!("Bearer {token}"))
-}
 
 /// A slow DynamoDB matters only on a cache miss, and then the SDK's timeout answers, well
 /// inside the function's 10 s.

@@ -8,14 +8,10 @@ use shared::domain::UserId;
 use shared::store::UserStore;
 use testkit::redis::RedisServer;
 use testkit::{
-    assert_error, env, env_with, event, forge_token, json, now_unix, with_header, TestEnv,
+    assert_error, env, env_with, event, forge_token, json, me_with, now_unix, with_header, TestEnv,
 };
 
 const PASSWORD: &str = "correct horse battery staple";
-
-fn me_with(token: &str) -> lambda_http::Request {
-    with_header(event("me"), "authorization", &format!("Bearer {token}"))
-}
 
 #[tokio::test]
 async fn returns_the_profile_of_the_token_owner() {
