@@ -49,19 +49,22 @@ unit:
 e2e:
 	$(VENV)/bin/python -m pytest -q tests
 
-## bench: cold start, warm latency, CPU per request, peak RSS and arm64 sizes of every function
-## against a hello-world floor; writes bench/results.md and bench/results.svg
+## bench: cold start, warm latency, CPU per request (per process and in-process), peak RSS and
+## arm64 sizes of every function against a hello-world floor; writes bench/results.md and .svg
 BENCH_FRESH ?= 20
 BENCH_WARM ?= 1000
 LAMBDA_BINS := -p signup -p signin -p me -p signout
 bench: tools
 	cargo lambda build --release --arm64 --output-format zip $(LAMBDA_BINS)
 	cargo lambda build --release --arm64 --output-format zip -p bench --bin hello
+	cargo bench -p bench --bench cpu
 	cargo build --release -p bench $(LAMBDA_BINS)
 	target/release/bench --profile release --fresh $(BENCH_FRESH) --warm $(BENCH_WARM) --write bench
 
-# make test runs the harness once with tiny counts on the debug builds, so it cannot rot.
+# make test runs the harness once with tiny counts on the debug builds, and every CPU
+# benchmark once (criterion's test mode), so neither can rot.
 bench-smoke:
+	cargo test --quiet -p bench --bench cpu
 	cargo build --quiet -p bench $(LAMBDA_BINS)
 	target/debug/bench --profile debug --fresh 2 --warm 20
 

@@ -18,18 +18,26 @@ pub struct App<S = DynamoUserStore> {
     pub hasher: PasswordHasher,
 }
 
+/// When a function builds its DynamoDB client: at init when every request needs it (sign-up,
+/// sign-in), on first use when few or none do (`/me` on a cache miss, sign-out never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynamoClient {
+    AtInit,
+    OnFirstUse,
+}
+
 impl App {
     /// Reads the configuration and builds the clients. Neither DynamoDB nor Redis is
-    /// contacted here: the first request opens each connection, so init stays at the
-    /// runtime's floor.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let aws = config::aws().await;
+    /// contacted here (bar the Secrets Manager read of a deployed stack): the first request
+    /// opens each connection.
+    pub async fn from_env(dynamodb: DynamoClient) -> Result<Self, ConfigError> {
+        let aws = config::aws();
         let config = Config::from_env(&aws).await?;
-        let client = aws_sdk_dynamodb::Client::new(&aws);
-        Self::new(
-            DynamoUserStore::new(client, config.table_name.clone()),
-            &config,
-        )
+        let store = DynamoUserStore::lazy(move || config::dynamodb(&aws), &config.table_name);
+        if dynamodb == DynamoClient::AtInit {
+            store.connect();
+        }
+        Self::new(store, &config)
     }
 }
 

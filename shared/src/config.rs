@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
 use crate::cache::{CacheSettings, RateLimit};
 
@@ -165,8 +167,7 @@ where
 }
 
 async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError> {
-    let client = aws_sdk_secretsmanager::Client::new(aws);
-    let output = client
+    let output = secrets_manager(aws)
         .get_secret_value()
         .secret_id(arn)
         .send()
@@ -179,15 +180,27 @@ async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError>
 
 /// The AWS SDK configuration every client is built from: standard retries with back-off for
 /// throttling and transient errors, and timeouts that end well inside the function timeout so
-/// a stuck dependency becomes a 503, not a Lambda timeout. `AWS_ENDPOINT_URL_DYNAMODB` points
-/// it at a local server.
-pub async fn aws() -> SdkConfig {
+/// a stuck dependency becomes a 503, not a Lambda timeout.
+///
+/// Built from the environment Lambda provides (region, credentials) rather than through
+/// aws-config's loader: the loader's default chain builds IMDS/ECS/STS/profile providers,
+/// which load the TLS roots during init and link ~400 KiB (the STS client among it) into
+/// every function. Endpoints for local servers come from `AWS_ENDPOINT_URL_<SERVICE>`, as
+/// the loader reads them ([`dynamodb`], [`secrets_manager`]).
+pub fn aws() -> SdkConfig {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    aws_config::defaults(BehaviorVersion::latest())
+    let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
         .http_client(http)
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .region(region.map(Region::new))
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()
@@ -196,8 +209,31 @@ pub async fn aws() -> SdkConfig {
                 .operation_timeout(Duration::from_secs(5))
                 .build(),
         )
-        .load()
-        .await
+        .build()
+}
+
+/// The DynamoDB client; `AWS_ENDPOINT_URL_DYNAMODB` (or `AWS_ENDPOINT_URL`) points it at a
+/// local server.
+pub fn dynamodb(aws: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let var = |name: &str| std::env::var(name).ok();
+    let mut config = aws_sdk_dynamodb::config::Builder::from(aws);
+    config.set_endpoint_url(endpoint_url(var, "DYNAMODB"));
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+/// The Secrets Manager client; `AWS_ENDPOINT_URL_SECRETS_MANAGER` as above.
+pub fn secrets_manager(aws: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    let var = |name: &str| std::env::var(name).ok();
+    let mut config = aws_sdk_secretsmanager::config::Builder::from(aws);
+    config.set_endpoint_url(endpoint_url(var, "SECRETS_MANAGER"));
+    aws_sdk_secretsmanager::Client::from_conf(config.build())
+}
+
+/// The service's own endpoint variable first, then the global one; unset or empty: none.
+fn endpoint_url(var: impl Fn(&str) -> Option<String>, service: &str) -> Option<String> {
+    var(&format!("AWS_ENDPOINT_URL_{service}"))
+        .filter(|v| !v.is_empty())
+        .or_else(|| var("AWS_ENDPOINT_URL").filter(|v| !v.is_empty()))
 }
 
 #[cfg(test)]
@@ -221,6 +257,24 @@ mod tests {
 
     fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
         REQUIRED.iter().chain(extra).copied().collect()
+    }
+
+    #[test]
+    fn a_service_endpoint_wins_over_the_global_one() {
+        let both = vars(&[
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]);
+        assert_eq!(
+            endpoint_url(&both, "DYNAMODB").as_deref(),
+            Some("http://127.0.0.1:8000")
+        );
+        assert_eq!(
+            endpoint_url(&both, "SECRETS_MANAGER").as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        let empty = vars(&[("AWS_ENDPOINT_URL_DYNAMODB", "")]);
+        assert_eq!(endpoint_url(&empty, "DYNAMODB"), None);
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub async fn production_client(endpoint: &str) -> Client {
 }
 
 async fn builder(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
-    let aws = shared::config::aws().await;
+    let aws = shared::config::aws();
     aws_sdk_dynamodb::config::Builder::from(&aws)
         .endpoint_url(endpoint)
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))

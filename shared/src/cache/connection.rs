@@ -20,7 +20,49 @@ pub(super) struct Connections {
 #[derive(Clone)]
 struct Generation {
     number: u64,
-    manager: ConnectionManager,
+    manager: Link,
+}
+
+/// Where commands go. Only the CPU benchmarks build the in-process kind.
+#[derive(Clone)]
+enum Link {
+    Redis(ConnectionManager),
+    #[cfg(feature = "in-process")]
+    InProcess(super::Responder),
+}
+
+impl Link {
+    async fn command(&mut self, cmd: &Cmd) -> RedisResult<Value> {
+        match self {
+            Link::Redis(manager) => manager.req_packed_command(cmd).await,
+            #[cfg(feature = "in-process")]
+            Link::InProcess(answer) => Ok(answer(&cmd.get_packed_command())
+                .into_iter()
+                .next()
+                .unwrap_or(Value::Nil)),
+        }
+    }
+
+    async fn pipeline(
+        &mut self,
+        pipeline: &Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        match self {
+            Link::Redis(manager) => manager.req_packed_commands(pipeline, offset, count).await,
+            #[cfg(feature = "in-process")]
+            Link::InProcess(answer) => Ok(answer(&pipeline.get_packed_pipeline())),
+        }
+    }
+
+    fn db(&self) -> i64 {
+        match self {
+            Link::Redis(manager) => manager.get_db(),
+            #[cfg(feature = "in-process")]
+            Link::InProcess(_) => 0,
+        }
+    }
 }
 
 impl Connections {
@@ -30,7 +72,24 @@ impl Connections {
         Ok(Self {
             client,
             config,
-            current: RwLock::new(Generation { number: 0, manager }),
+            current: RwLock::new(Generation {
+                number: 0,
+                manager: Link::Redis(manager),
+            }),
+        })
+    }
+
+    /// Commands answered by `answer`, never by a server.
+    #[cfg(feature = "in-process")]
+    pub(super) fn in_process(answer: super::Responder) -> RedisResult<Self> {
+        let client = redis::Client::open("redis://127.0.0.1:1")?;
+        Ok(Self {
+            client,
+            config: ConnectionManagerConfig::new(),
+            current: RwLock::new(Generation {
+                number: 0,
+                manager: Link::InProcess(answer),
+            }),
         })
     }
 
@@ -57,7 +116,7 @@ impl Connections {
                 tracing::warn!("redis reply timed out; the connection is replaced");
                 *current = Generation {
                     number: number + 1,
-                    manager,
+                    manager: Link::Redis(manager),
                 };
             }
             Err(err) => tracing::error!(error = %err, "cannot replace the redis connection"),
@@ -82,7 +141,7 @@ impl Connection {
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
-            let result = self.current.manager.req_packed_command(cmd).await;
+            let result = self.current.manager.command(cmd).await;
             self.after(&result);
             result
         })
@@ -95,17 +154,13 @@ impl ConnectionLike for Connection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            let result = self
-                .current
-                .manager
-                .req_packed_commands(pipeline, offset, count)
-                .await;
+            let result = self.current.manager.pipeline(pipeline, offset, count).await;
             self.after(&result);
             result
         })
     }
 
     fn get_db(&self) -> i64 {
-        self.current.manager.get_db()
+        self.current.manager.db()
     }
 }

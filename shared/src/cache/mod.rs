@@ -36,6 +36,10 @@ impl From<CacheError> for ApiError {
     }
 }
 
+/// Replies to the packed bytes of a command or pipeline, one value per command.
+#[cfg(feature = "in-process")]
+pub type Responder = Arc<dyn Fn(&[u8]) -> Vec<redis::Value> + Send + Sync>;
+
 /// Tunables read from the environment (see `Config`).
 #[derive(Debug, Clone)]
 pub struct CacheSettings {
@@ -68,6 +72,17 @@ impl Cache {
             .set_max_delay(Duration::from_millis(200));
         Ok(Self {
             connections: Arc::new(Connections::new(client, config)?),
+            settings,
+            scripts: Arc::new(throttle::Scripts::new()),
+        })
+    }
+
+    /// A cache whose commands `answer` replies to in-process: the CPU benchmarks measure our
+    /// side of every command (building, packing, parsing replies) without a socket.
+    #[cfg(feature = "in-process")]
+    pub fn in_process(answer: Responder, settings: CacheSettings) -> Result<Self, CacheError> {
+        Ok(Self {
+            connections: Arc::new(Connections::in_process(answer)?),
             settings,
             scripts: Arc::new(throttle::Scripts::new()),
         })

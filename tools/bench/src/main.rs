@@ -3,10 +3,11 @@
 //! first invocation, warm latency, CPU per request and peak RSS, next to a hello-world
 //! `lambda_runtime` binary built with the same profile (the floor).
 //!
-//! Usage: bench [--profile release|debug] [--fresh N] [--warm N] [--write DIR]
+//! Usage: bench [--profile release|debug] [--fresh N] [--warm N] [--only a,b] [--write DIR]
 
 #![allow(clippy::print_stdout)]
 
+mod cpu;
 mod process;
 mod report;
 mod runtime_api;
@@ -19,33 +20,44 @@ use runtime_api::{Outcome, RuntimeApi};
 use testkit::TestEnv;
 use workload::Workload;
 
-/// A function under test: its binary, the memory size template.yaml gives it.
+/// A function under test: its binary, the memory size template.yaml gives it, and where its
+/// JWT secret comes from.
 struct Target {
     name: &'static str,
+    binary: &'static str,
     memory_mb: u32,
+    secret: Secret,
 }
 
-const TARGETS: [Target; 5] = [
+#[derive(Clone, Copy, PartialEq)]
+enum Secret {
+    /// `JWT_SECRET`, as `make dev` runs it.
+    Env,
+    /// `JWT_SECRET_ARN`, read from Secrets Manager (moto) during init, as the deployed stack.
+    Manager,
+}
+
+const fn target(
+    name: &'static str,
+    binary: &'static str,
+    memory_mb: u32,
+    secret: Secret,
+) -> Target {
     Target {
-        name: "hello",
-        memory_mb: 128,
-    },
-    Target {
-        name: "signup",
-        memory_mb: 1024,
-    },
-    Target {
-        name: "signin",
-        memory_mb: 1024,
-    },
-    Target {
-        name: "me",
-        memory_mb: 256,
-    },
-    Target {
-        name: "signout",
-        memory_mb: 256,
-    },
+        name,
+        binary,
+        memory_mb,
+        secret,
+    }
+}
+
+const TARGETS: [Target; 6] = [
+    target("hello", "hello", 128, Secret::Env),
+    target("signup", "signup", 1024, Secret::Env),
+    target("signin", "signin", 1024, Secret::Env),
+    target("me", "me", 256, Secret::Env),
+    target("signout", "signout", 256, Secret::Env),
+    target("me+secret", "me", 256, Secret::Manager),
 ];
 
 struct Options {
@@ -53,6 +65,8 @@ struct Options {
     fresh: usize,
     warm: usize,
     write: Option<PathBuf>,
+    /// Functions to measure besides the floor; all when empty.
+    only: Vec<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -61,6 +75,7 @@ fn options() -> Result<Options, String> {
         fresh: 20,
         warm: 1000,
         write: None,
+        only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -71,6 +86,7 @@ fn options() -> Result<Options, String> {
             "--fresh" => options.fresh = number()?.max(1),
             "--warm" => options.warm = number()?.max(1),
             "--write" => options.write = Some(PathBuf::from(&value)),
+            "--only" => options.only = value.split(',').map(str::to_owned).collect(),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -91,9 +107,13 @@ async fn run() -> Result<(), String> {
     let env = backends().await;
     let redis_url = env.redis.as_ref().map(|r| r.url()).unwrap_or_default();
     let user = env.seed_user("bench@example.com", workload::PASSWORD).await;
+    let secret_arn = store_secret().await?;
     let mut results = Vec::new();
-    for target in &TARGETS {
-        let mut workload = match target.name {
+    let chosen = |t: &&Target| {
+        t.name == "hello" || options.only.is_empty() || options.only.iter().any(|o| o == t.name)
+    };
+    for target in TARGETS.iter().filter(chosen) {
+        let mut workload = match target.binary {
             "hello" => Workload::Hello,
             "signup" => Workload::Signup { count: 0 },
             "signin" => Workload::Signin {
@@ -106,8 +126,8 @@ async fn run() -> Result<(), String> {
                 user: Box::new(user.clone()),
             },
         };
-        let binary = bin_dir.join(target.name);
-        let vars = function_env(target, &env.table, &redis_url);
+        let binary = bin_dir.join(target.binary);
+        let vars = function_env(target, &env.table, &redis_url, &secret_arn);
         // moto deep-copies the table on every transaction, so each sign-up gets slower as
         // sign-ups fill it, until its answers outlast the SDK's 2 s attempt timeout.
         let warm = if target.name == "signup" {
@@ -122,7 +142,7 @@ async fn run() -> Result<(), String> {
         let figures = measure(&binary, &vars, options.fresh, warm, &env, &mut workload)
             .await
             .map_err(|e| format!("{}: {e}", target.name))?;
-        results.push(report::Row::new(target.name, figures));
+        results.push(report::Row::new(target.name, target.binary, figures));
     }
     let backend = report::backend_share(&env, &user).await;
     let text = report::markdown(
@@ -152,12 +172,46 @@ async fn backends() -> TestEnv {
     env
 }
 
+/// The JWT secret in moto's Secrets Manager, as the deployed stack keeps it; returns its ARN.
+async fn store_secret() -> Result<String, String> {
+    let aws = shared::config::aws();
+    let config = aws_sdk_secretsmanager::config::Builder::from(&aws)
+        .endpoint_url(&testkit::moto::server().endpoint)
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "bench", "bench", None, None, "bench",
+        ))
+        .build();
+    let output = aws_sdk_secretsmanager::Client::from_conf(config)
+        .create_secret()
+        .name(format!("bench-jwt-{}", uuid::Uuid::new_v4().simple()))
+        .secret_string(testkit::TEST_SECRET)
+        .send()
+        .await
+        .map_err(|e| format!("creating the secret in moto: {e:?}"))?;
+    output
+        .arn
+        .ok_or_else(|| "moto returned no secret ARN".to_owned())
+}
+
 /// The environment Lambda gives a function, plus what template.yaml sets; the per-address
 /// rate limit is lifted because every invocation comes from one address.
-fn function_env(target: &Target, table: &str, redis_url: &str) -> Vec<(String, String)> {
+fn function_env(
+    target: &Target,
+    table: &str,
+    redis_url: &str,
+    secret_arn: &str,
+) -> Vec<(String, String)> {
     let moto = &testkit::moto::server().endpoint;
+    let secret = match target.secret {
+        Secret::Env => [("JWT_SECRET", testkit::TEST_SECRET), ("", "")],
+        Secret::Manager => [
+            ("JWT_SECRET_ARN", secret_arn),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto),
+        ],
+    };
     [
-        ("AWS_LAMBDA_FUNCTION_NAME", target.name),
+        ("AWS_LAMBDA_FUNCTION_NAME", target.binary),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
         (
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
@@ -171,12 +225,12 @@ fn function_env(target: &Target, table: &str, redis_url: &str) -> Vec<(String, S
         ("AWS_ENDPOINT_URL_DYNAMODB", moto),
         ("TABLE_NAME", table),
         ("REDIS_URL", redis_url),
-        ("JWT_SECRET", testkit::TEST_SECRET),
         ("TOKEN_ISSUER", "testkit"),
         ("RATE_LIMIT_CAPACITY", "1000000"),
         ("RATE_LIMIT_REFILL_PER_SECOND", "1000000"),
     ]
     .iter()
+    .chain(secret.iter().filter(|(name, _)| !name.is_empty()))
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
 }

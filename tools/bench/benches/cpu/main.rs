@@ -1,0 +1,217 @@
+//! CPU per request, in-process (`make bench` runs it; `cargo bench -p bench --bench cpu`).
+//!
+//! The handlers run against a user store in a hash map and a cache whose Redis replies are
+//! produced in-process (`Cache::in_process`), so what is timed is our own work: parsing the
+//! API Gateway event, validation, JWT, building and packing Redis commands, parsing their
+//! replies, argon2id, and the response. Nothing waits, so wall time here is CPU time.
+//! Log lines are not written (no subscriber); the process bench (`bench`) includes them.
+//!
+//! Every benchmark checks its answer once before timing, so it cannot measure an error path.
+
+// Like a test, a benchmark should stop loudly when its set-up is wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod memory;
+mod replies;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use lambda_http::{Body, Request, Response};
+use shared::cache::{Cache, SessionId};
+use shared::domain::{Credentials, NewUser, Password};
+use shared::password::{PasswordDigest, PasswordHasher};
+use shared::store::UserStore;
+use shared::token::TokenService;
+use shared::App;
+use tokio::runtime::Runtime;
+
+use memory::MemoryStore;
+use replies::Profile;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn runtime() -> Runtime {
+    // The functions run on tokio's multi-threaded runtime (#[tokio::main]); argon2 runs on
+    // its blocking pool, as in production.
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn app(profile: Profile) -> App<MemoryStore> {
+    let config = testkit::config("users", "redis://127.0.0.1:1", &[]);
+    App {
+        store: MemoryStore::default(),
+        cache: Cache::in_process(replies::responder(profile), config.cache.clone())
+            .expect("an in-process cache"),
+        tokens: TokenService::new(&config.tokens),
+        hasher: PasswordHasher::new(),
+    }
+}
+
+/// The text of `events/<name>.json` with `edit` applied: each iteration parses it, as the
+/// runtime does with every invocation.
+fn event_text(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let path = testkit::root().join("events").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).expect("event fixture");
+    let mut event: serde_json::Value = serde_json::from_str(&text).expect("event JSON");
+    edit(&mut event);
+    event.to_string()
+}
+
+fn request(event: &str) -> Request {
+    lambda_http::request::from_str(event).expect("an API Gateway event")
+}
+
+fn status(response: &Response<Body>) -> u16 {
+    response.status().as_u16()
+}
+
+fn body(json: serde_json::Value) -> impl FnOnce(&mut serde_json::Value) {
+    move |event| event["body"] = json.to_string().into()
+}
+
+fn parsing(c: &mut Criterion) {
+    let signup = request(&event_text("signup", |_| {}));
+    let signin = request(&event_text("signin", |_| {}));
+    let mut group = c.benchmark_group("parse");
+    // JSON body → NewUser: e-mail, names, phones, and zxcvbn's password strength estimate.
+    group.bench_function("signup_body", |b| {
+        b.iter(|| NewUser::parse(&shared::http::json_object(black_box(&signup)).unwrap()))
+    });
+    group.bench_function("signin_body", |b| {
+        b.iter(|| Credentials::parse(&shared::http::json_object(black_box(&signin)).unwrap()))
+    });
+    group.bench_function("me_event", |b| {
+        let event = event_text("me", |_| {});
+        b.iter(|| request(black_box(&event)))
+    });
+    group.finish();
+}
+
+fn tokens(c: &mut Criterion) {
+    let app = app(Profile::Missing);
+    let user = testkit::user("bench@example.com");
+    let session = SessionId::random();
+    let token = app.tokens.issue(&user, &session).expect("a token").token;
+    assert!(app.tokens.verify(&token).is_ok());
+    let mut group = c.benchmark_group("jwt");
+    group.bench_function("issue", |b| {
+        b.iter(|| app.tokens.issue(black_box(&user), &session))
+    });
+    group.bench_function("verify", |b| {
+        b.iter(|| app.tokens.verify(black_box(&token)))
+    });
+    group.finish();
+}
+
+fn me(c: &mut Criterion) {
+    let runtime = runtime();
+    let user = testkit::user("bench@example.com");
+    let profile = serde_json::to_string(&user).expect("profile JSON");
+    let mut group = c.benchmark_group("me");
+    for (name, app) in [
+        ("cache_hit", app(Profile::Cached(profile.clone()))),
+        ("cache_miss", app(Profile::Missing)),
+    ] {
+        runtime.block_on(async {
+            let digest = PasswordDigest::from_stored("unused".to_owned());
+            app.store.create(&user, &digest).await.expect("stored");
+        });
+        let token = app
+            .tokens
+            .issue(&user, &SessionId::random())
+            .expect("a token")
+            .token;
+        let event = event_text("me", |event| {
+            event["headers"]["authorization"] = format!("Bearer {token}").into();
+        });
+        let answer = runtime.block_on(me::handle(&app, request(&event)));
+        assert_eq!(status(&answer), 200, "{name}: {:?}", answer.body());
+        assert!(
+            matches!(answer.body(), Body::Text(text) if text.contains(&user.email.to_string()))
+        );
+        // The event as API Gateway sends it → the response: everything /me does but wait.
+        group.bench_function(name, |b| {
+            b.to_async(&runtime)
+                .iter(|| me::handle(&app, request(black_box(&event))))
+        });
+    }
+    group.finish();
+}
+
+/// argon2id takes ~20 ms: fewer samples, a longer window, so the sign-in / verify ratio is
+/// not left to a few noisy iterations.
+fn slow(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group.sample_size(40);
+    group.measurement_time(Duration::from_secs(12));
+}
+
+fn passwords(c: &mut Criterion) {
+    let runtime = runtime();
+    let hasher = PasswordHasher::new();
+    let password = || Password::for_signin(PASSWORD).expect("a password");
+    let digest = runtime.block_on(hasher.hash(password())).expect("a digest");
+    assert!(runtime
+        .block_on(hasher.verify(password(), Some(digest.clone())))
+        .expect("verified"));
+    let mut group = c.benchmark_group("argon2id");
+    slow(&mut group);
+    group.bench_function("hash", |b| {
+        b.to_async(&runtime).iter(|| hasher.hash(password()))
+    });
+    group.bench_function("verify", |b| {
+        b.to_async(&runtime)
+            .iter(|| hasher.verify(password(), Some(digest.clone())))
+    });
+    group.finish();
+}
+
+fn handlers(c: &mut Criterion) {
+    let runtime = runtime();
+    let mut group = c.benchmark_group("handler");
+    slow(&mut group);
+
+    let app = app(Profile::Missing);
+    let email = "bench@example.com";
+    let signup = event_text(
+        "signup",
+        body(serde_json::json!({
+            "firstName": "Bench", "lastName": "User", "email": email, "password": PASSWORD,
+            "phones": [{"number": 988887888, "area_code": 81, "country_code": "+55"}],
+        })),
+    );
+    let answer = runtime.block_on(signup::handle(&app, request(&signup)));
+    assert_eq!(status(&answer), 201, "{:?}", answer.body());
+    let signin = event_text(
+        "signin",
+        body(serde_json::json!({"email": email, "password": PASSWORD})),
+    );
+    let answer = runtime.block_on(signin::handle(&app, request(&signin)));
+    assert_eq!(status(&answer), 200, "{:?}", answer.body());
+    // A successful sign-in: parse, admit, read credentials, one argon2id verify, record the
+    // login, open a session, issue a token.
+    group.bench_function("signin", |b| {
+        b.to_async(&runtime)
+            .iter(|| signin::handle(&app, request(black_box(&signin))))
+    });
+
+    // Each sign-up a new e-mail: parse (with zxcvbn), admit, one argon2id hash, store, session.
+    let mut count = 0u64;
+    group.bench_function("signup", |b| {
+        b.to_async(&runtime).iter(|| {
+            count += 1;
+            let event = signup.replace(email, &format!("bench{count}@example.com"));
+            let app = &app;
+            async move { signup::handle(app, request(&event)).await }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parsing, tokens, me, passwords, handlers);
+criterion_main!(benches);

@@ -1,0 +1,65 @@
+//! A user store in a hash map, so the benchmarks time our code and not a database.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use shared::domain::{Email, Timestamp, User, UserId};
+use shared::password::PasswordDigest;
+use shared::store::{StoreError, StoredCredentials, UserStore};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    users: Mutex<HashMap<UserId, User>>,
+    credentials: Mutex<HashMap<String, StoredCredentials>>,
+}
+
+impl UserStore for MemoryStore {
+    async fn create(&self, user: &User, digest: &PasswordDigest) -> Result<(), StoreError> {
+        let mut credentials = self
+            .credentials
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = user.email.to_string();
+        if credentials.contains_key(&key) {
+            return Err(StoreError::EmailTaken);
+        }
+        credentials.insert(
+            key,
+            StoredCredentials {
+                user_id: user.id,
+                digest: digest.clone(),
+            },
+        );
+        self.users
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn credentials(&self, email: &Email) -> Result<Option<StoredCredentials>, StoreError> {
+        Ok(self
+            .credentials
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&email.to_string())
+            .cloned())
+    }
+
+    async fn record_login(&self, id: UserId, at: Timestamp) -> Result<Option<User>, StoreError> {
+        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(users.get_mut(&id).map(|user| {
+            user.last_login = at;
+            user.clone()
+        }))
+    }
+
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .users
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned())
+    }
+}
