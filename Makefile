@@ -51,7 +51,7 @@ e2e:
 
 ## bench: cold start, warm latency, CPU per request (per process and in-process), peak RSS and
 ## arm64 sizes of every function against a hello-world floor; writes bench/results.md and .svg
-BENCH_FRESH ?= 20
+BENCH_FRESH ?= 50
 BENCH_WARM ?= 1000
 LAMBDA_BINS := -p signup -p signin -p me -p signout
 bench: tools

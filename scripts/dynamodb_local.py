@@ -7,7 +7,9 @@ concurrent transaction that succeeded (two sign-ups of one e-mail would both get
 DynamoDB itself is serialisable; one lock around moto's application gives the same
 guarantee locally. Keep-alive connections still work (the server stays threaded).
 
-    dynamodb_local.py --port 8000 [--host 127.0.0.1]
+    dynamodb_local.py --port 8000 [--host 127.0.0.1] [--tls-cert server.crt --tls-key server.key]
+
+With a certificate it serves HTTPS, for the test of which roots the SDK clients trust.
 """
 import argparse
 import os
@@ -41,12 +43,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate chain")
+    parser.add_argument("--tls-key", help="the certificate's PEM private key")
     args = parser.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
-        args.host, args.port, Serialised(app), threaded=True, request_handler=MotoRequestHandler
+        args.host,
+        args.port,
+        Serialised(app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+        ssl_context=tls,
     )
 
 

@@ -1,5 +1,5 @@
-"""A function with a missing or short JWT secret refuses to start, with one clear log line
-that does not echo the secret."""
+"""A function with a bad configuration (no or a short JWT secret, no Redis, an unusable
+AWS_CA_BUNDLE) refuses to start, with one clear log line that does not echo the secret."""
 import os
 import pathlib
 import subprocess
@@ -49,3 +49,18 @@ def test_refuses_to_start_without_redis(binaries, name):
     result = start(binaries[name], TABLE_NAME="t", JWT_SECRET="x" * 40)
     assert result.returncode != 0
     assert "REDIS_URL is not set" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_refuses_an_unusable_ca_bundle_without_panicking(binaries, name, tmp_path):
+    bundle = tmp_path / "bundle.pem"
+    # Well-formed PEM around bytes that are no certificate: the SDK's HTTP client would panic.
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQ==\n-----END CERTIFICATE-----\n")
+    result = start(
+        binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9", JWT_SECRET="x" * 40,
+        AWS_CA_BUNDLE=str(bundle),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "AWS_CA_BUNDLE" in output and "certificate 1 is not usable" in output
+    assert "panicked" not in output

@@ -18,25 +18,14 @@ pub struct App<S = DynamoUserStore> {
     pub hasher: PasswordHasher,
 }
 
-/// When a function builds its DynamoDB client: at init when every request needs it (sign-up,
-/// sign-in), on first use when few or none do (`/me` on a cache miss, sign-out never).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DynamoClient {
-    AtInit,
-    OnFirstUse,
-}
-
 impl App {
     /// Reads the configuration and builds the clients. Neither DynamoDB nor Redis is
     /// contacted here (bar the Secrets Manager read of a deployed stack): the first request
     /// opens each connection.
-    pub async fn from_env(dynamodb: DynamoClient) -> Result<Self, ConfigError> {
-        let aws = config::aws();
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let aws = config::aws()?;
         let config = Config::from_env(&aws).await?;
-        let store = DynamoUserStore::lazy(move || config::dynamodb(&aws), &config.table_name);
-        if dynamodb == DynamoClient::AtInit {
-            store.connect();
-        }
+        let store = DynamoUserStore::new(config::dynamodb(&aws), &config.table_name);
         Self::new(store, &config)
     }
 }

@@ -11,6 +11,8 @@ use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
 use crate::cache::{CacheSettings, RateLimit};
 
+mod trust;
+
 /// HS256 keys shorter than the hash output make brute force cheaper than it should be.
 pub const MIN_SECRET_BYTES: usize = 32;
 pub const DEFAULT_TTL_SECONDS: u64 = 3600;
@@ -186,15 +188,17 @@ async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError>
 /// aws-config's loader: the loader's default chain builds IMDS/ECS/STS/profile providers,
 /// which load the TLS roots during init and link ~400 KiB (the STS client among it) into
 /// every function. Endpoints for local servers come from `AWS_ENDPOINT_URL_<SERVICE>`, as
-/// the loader reads them ([`dynamodb`], [`secrets_manager`]).
-pub fn aws() -> SdkConfig {
+/// the loader reads them ([`dynamodb`], [`secrets_manager`]); the trusted roots from
+/// [`trust`]. Fails only on an unusable `AWS_CA_BUNDLE`.
+pub fn aws() -> Result<SdkConfig, ConfigError> {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(trust::tls_context(var)?)
         .build_https();
     let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
-    SdkConfig::builder()
+    Ok(SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http)
         .credentials_provider(SharedCredentialsProvider::new(
@@ -209,7 +213,7 @@ pub fn aws() -> SdkConfig {
                 .operation_timeout(Duration::from_secs(5))
                 .build(),
         )
-        .build()
+        .build())
 }
 
 /// The DynamoDB client; `AWS_ENDPOINT_URL_DYNAMODB` (or `AWS_ENDPOINT_URL`) points it at a

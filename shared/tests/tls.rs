@@ -5,80 +5,11 @@
 //! and checks that a certificate for another name is refused. Its own test binary, because
 //! the trusted CA is given through the process-wide `SSL_CERT_FILE`.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use shared::cache::{Cache, CacheSettings, RateLimit, SessionId};
 use testkit::moto::{free_port, spawn_tied, wait_for_port};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let status = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl (make test installs it)");
-    assert!(status.success(), "openssl {args:?}");
-}
-
-/// A CA and a server certificate for `localhost` only.
-fn certificates(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=auth-api test CA",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    std::fs::write(dir.join("san.cnf"), "subjectAltName=DNS:localhost\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.crt",
-            "-days",
-            "1",
-            "-extfile",
-            "san.cnf",
-        ],
-    );
-}
+use testkit::tls::TestCa;
 
 fn settings() -> CacheSettings {
     CacheSettings {
@@ -89,11 +20,8 @@ fn settings() -> CacheSettings {
 
 #[tokio::test]
 async fn sessions_work_over_tls_and_a_wrong_certificate_is_refused() {
-    let dir = std::env::temp_dir().join(format!("auth-tls-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    certificates(&dir);
+    let ca = TestCa::new();
     let port = free_port();
-    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
     let mut command = Command::new("redis-server");
     command
         .args([
@@ -106,23 +34,18 @@ async fn sessions_work_over_tls_and_a_wrong_certificate_is_refused() {
         ])
         .args([
             "--tls-cert-file",
-            &path("server.crt"),
+            &ca.server_cert(),
             "--tls-key-file",
-            &path("server.key"),
+            &ca.server_key(),
         ])
-        .args([
-            "--tls-ca-cert-file",
-            &path("ca.crt"),
-            "--tls-auth-clients",
-            "no",
-        ])
+        .args(["--tls-ca-cert-file", &ca.ca(), "--tls-auth-clients", "no"])
         .args(["--save", "", "--appendonly", "no"])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut server = spawn_tied(command, "redis-server");
     wait_for_port(port);
     // SAFETY of the environment: this binary has this one test, and nothing else reads it yet.
-    std::env::set_var("SSL_CERT_FILE", path("ca.crt"));
+    std::env::set_var("SSL_CERT_FILE", ca.ca());
 
     let cache = Cache::connect_lazily(&format!("rediss://localhost:{port}"), settings()).unwrap();
     let user = testkit::user("tls@example.com");
@@ -138,5 +61,4 @@ async fn sessions_work_over_tls_and_a_wrong_certificate_is_refused() {
 
     let _ = server.kill();
     let _ = server.wait();
-    let _ = std::fs::remove_dir_all(&dir);
 }

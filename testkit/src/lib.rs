@@ -7,6 +7,7 @@ pub mod fault;
 pub mod fuzz;
 pub mod moto;
 pub mod redis;
+pub mod tls;
 
 use std::path::PathBuf;
 

@@ -55,11 +55,17 @@ pub fn spawn_tied(mut command: Command, program: &str) -> Child {
 /// Starts moto_server (through scripts/dynamodb_local.py, which serialises requests as
 /// DynamoDB's transactions need) on `port` and waits until it accepts connections.
 pub fn start(port: u16) -> Child {
+    start_with(port, &[])
+}
+
+/// [`start`] with more arguments for the script, such as `--tls-cert`/`--tls-key`.
+pub fn start_with(port: u16, args: &[&str]) -> Child {
     let program = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let mut command = Command::new(&program);
     command
         .arg(crate::root().join("scripts/dynamodb_local.py"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     serve(command, &program, port, "moto (scripts/dynamodb_local.py)")
@@ -140,7 +146,7 @@ pub async fn production_client(endpoint: &str) -> Client {
 }
 
 async fn builder(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
-    let aws = shared::config::aws();
+    let aws = shared::config::aws().expect("AWS_CA_BUNDLE, if set, is usable");
     aws_sdk_dynamodb::config::Builder::from(&aws)
         .endpoint_url(endpoint)
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))

@@ -1,4 +1,3 @@
-use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -16,33 +15,18 @@ use crate::password::PasswordDigest;
 /// writing the same key; the retry then sees the winner's item and answers 409.
 const CONFLICT_RETRIES: u32 = 4;
 
-/// Builds the SDK client when it is first needed.
-type LazyClient = LazyLock<Client, Box<dyn FnOnce() -> Client + Send>>;
-
 #[derive(Clone)]
 pub struct DynamoUserStore {
-    client: Arc<LazyClient>,
+    client: Client,
     table: String,
 }
 
 impl DynamoUserStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self::lazy(move || client, table)
-    }
-
-    /// A store whose client `build` makes on first use. Building one loads the system's TLS
-    /// roots (2-4 ms): `/me` reads DynamoDB only on a cache miss and should not pay that at
-    /// init. [`DynamoUserStore::connect`] builds it now.
-    pub fn lazy(build: impl FnOnce() -> Client + Send + 'static, table: impl Into<String>) -> Self {
         Self {
-            client: Arc::new(LazyLock::new(Box::new(build))),
+            client,
             table: table.into(),
         }
-    }
-
-    /// Builds the client now if it is not built yet.
-    pub fn connect(&self) {
-        LazyLock::force(&self.client);
     }
 
     fn new_item_put(&self, item: item::Item) -> Result<TransactWriteItem, StoreError> {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The benchmarks, as `group/name` (criterion's directory layout) and what each times.
-pub const BENCHMARKS: [(&str, &str); 11] = [
+pub const BENCHMARKS: [(&str, &str); 13] = [
     ("parse/me_event", "API Gateway event JSON → request"),
     ("parse/signin_body", "sign-in body → e-mail and password"),
     (
@@ -24,7 +24,15 @@ pub const BENCHMARKS: [(&str, &str); 11] = [
     ),
     ("argon2id/verify", "one argon2id verify (19 MiB, t=2, p=1)"),
     ("argon2id/hash", "one argon2id hash"),
+    (
+        "argon2id/verify_minimal",
+        "one verify at the minimal cost (8 KiB, t=1)",
+    ),
     ("handler/signin", "successful sign-in, event → response"),
+    (
+        "handler/signin_minimal",
+        "the same, the user's hash at the minimal cost",
+    ),
     ("handler/signup", "sign-up, event → response"),
 ];
 
@@ -46,6 +54,12 @@ pub fn human(d: Duration) -> String {
     } else {
         format!("{:.2} ms", nanos / 1e6)
     }
+}
+
+/// Seconds that may be negative (a difference of medians), in the unit that reads best.
+pub fn human_signed(seconds: f64) -> String {
+    let sign = if seconds < 0.0 { "-" } else { "" };
+    format!("{sign}{}", human(Duration::from_secs_f64(seconds.abs())))
 }
 
 #[cfg(test)]
@@ -72,5 +86,7 @@ mod tests {
         assert_eq!(human(Duration::from_nanos(640)), "640 ns");
         assert_eq!(human(Duration::from_nanos(12_340)), "12.3 µs");
         assert_eq!(human(Duration::from_micros(18_420)), "18.42 ms");
+        assert_eq!(human_signed(-0.000_012_34), "-12.3 µs");
+        assert_eq!(human_signed(0.000_012_34), "12.3 µs");
     }
 }

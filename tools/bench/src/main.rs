@@ -72,7 +72,7 @@ struct Options {
 fn options() -> Result<Options, String> {
     let mut options = Options {
         profile: "release".into(),
-        fresh: 20,
+        fresh: 50,
         warm: 1000,
         write: None,
         only: Vec::new(),
@@ -108,12 +108,12 @@ async fn run() -> Result<(), String> {
     let redis_url = env.redis.as_ref().map(|r| r.url()).unwrap_or_default();
     let user = env.seed_user("bench@example.com", workload::PASSWORD).await;
     let secret_arn = store_secret().await?;
-    let mut results = Vec::new();
     let chosen = |t: &&Target| {
         t.name == "hello" || options.only.is_empty() || options.only.iter().any(|o| o == t.name)
     };
+    let mut subjects = Vec::new();
     for target in TARGETS.iter().filter(chosen) {
-        let mut workload = match target.binary {
+        let workload = match target.binary {
             "hello" => Workload::Hello,
             "signup" => Workload::Signup { count: 0 },
             "signin" => Workload::Signin {
@@ -126,23 +126,46 @@ async fn run() -> Result<(), String> {
                 user: Box::new(user.clone()),
             },
         };
-        let binary = bin_dir.join(target.binary);
-        let vars = function_env(target, &env.table, &redis_url, &secret_arn);
+        subjects.push(Subject {
+            target,
+            binary: bin_dir.join(target.binary),
+            vars: function_env(target, &env.table, &redis_url, &secret_arn),
+            workload,
+            figures: Figures::default(),
+        });
+    }
+
+    // Cold starts round-robin over the functions, the floor included: this machine's speed
+    // drifts (a shared VM), and interleaving gives every function the same drift, so the
+    // ratios to the floor hold even when the milliseconds move.
+    eprintln!(
+        "bench: {} fresh processes of each of {} functions, interleaved",
+        options.fresh,
+        subjects.len()
+    );
+    for _ in 0..options.fresh {
+        for subject in &mut subjects {
+            let (init, first) = subject.cold_start(&env).await?;
+            subject.figures.init.push(init);
+            subject.figures.first.push(first);
+        }
+    }
+    let mut results = Vec::new();
+    for mut subject in subjects {
         // moto deep-copies the table on every transaction, so each sign-up gets slower as
         // sign-ups fill it, until its answers outlast the SDK's 2 s attempt timeout.
-        let warm = if target.name == "signup" {
+        let warm = if subject.target.name == "signup" {
             options.warm.min(SIGNUP_WARM_CAP)
         } else {
             options.warm
         };
-        eprintln!(
-            "bench: {} ({} fresh processes, {warm} warm invocations)",
-            target.name, options.fresh
-        );
-        let figures = measure(&binary, &vars, options.fresh, warm, &env, &mut workload)
-            .await
-            .map_err(|e| format!("{}: {e}", target.name))?;
-        results.push(report::Row::new(target.name, target.binary, figures));
+        eprintln!("bench: {} ({warm} warm invocations)", subject.target.name);
+        subject.warm_run(&env, warm).await?;
+        results.push(report::Row::new(
+            subject.target.name,
+            subject.target.binary,
+            subject.figures,
+        ));
     }
     let backend = report::backend_share(&env, &user).await;
     let text = report::markdown(
@@ -174,7 +197,7 @@ async fn backends() -> TestEnv {
 
 /// The JWT secret in moto's Secrets Manager, as the deployed stack keeps it; returns its ARN.
 async fn store_secret() -> Result<String, String> {
-    let aws = shared::config::aws();
+    let aws = shared::config::aws().map_err(|err| err.to_string())?;
     let config = aws_sdk_secretsmanager::config::Builder::from(&aws)
         .endpoint_url(&testkit::moto::server().endpoint)
         .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
@@ -236,6 +259,7 @@ fn function_env(
 }
 
 /// What one function measured.
+#[derive(Default)]
 pub struct Figures {
     pub init: Vec<Duration>,
     pub first: Vec<Duration>,
@@ -247,50 +271,69 @@ pub struct Figures {
 const LIMIT: Duration = Duration::from_secs(30);
 pub const SIGNUP_WARM_CAP: usize = 200;
 
-async fn measure(
-    binary: &std::path::Path,
-    vars: &[(String, String)],
-    fresh: usize,
-    warm: usize,
-    env: &TestEnv,
-    workload: &mut Workload,
-) -> Result<Figures, String> {
-    let mut figures = Figures {
-        init: Vec::new(),
-        first: Vec::new(),
-        warm: Vec::new(),
-        cpu_per_warm: Duration::ZERO,
-        peak_rss_kb: 0,
-    };
-    for round in 0..fresh {
+/// One function under measurement: how to start it, what to send, what it measured.
+struct Subject {
+    target: &'static Target,
+    binary: PathBuf,
+    vars: Vec<(String, String)>,
+    workload: Workload,
+    figures: Figures,
+}
+
+impl Subject {
+    /// A fresh process through init and one invocation; returns the process and its API.
+    async fn start(&mut self, env: &TestEnv) -> Result<Started, String> {
+        let name = self.target.name;
         let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
         let started = Instant::now();
-        let process = process::Function::spawn(binary, vars, api.port)?;
+        let process = process::Function::spawn(&self.binary, &self.vars, api.port)?;
         let ready = api
             .ready(LIMIT)
             .await
-            .map_err(|e| format!("{e}; its log:\n{}", process.log_tail()))?;
-        figures.init.push(ready.duration_since(started));
-
-        let event = workload.next(env).await?;
+            .map_err(|e| format!("{name}: {e}; its log:\n{}", process.log_tail()))?;
+        let init = ready.duration_since(started);
+        let event = self.workload.next(env).await?;
         let sent = Instant::now();
-        check(api.invoke(event, LIMIT).await?, workload)?;
-        figures.first.push(sent.elapsed());
-
-        if round + 1 == fresh {
-            let cpu_before = process.cpu_time();
-            for _ in 0..warm {
-                let event = workload.next(env).await?;
-                let sent = Instant::now();
-                check(api.invoke(event, LIMIT).await?, workload)?;
-                figures.warm.push(sent.elapsed());
-            }
-            let cpu = process.cpu_time().saturating_sub(cpu_before);
-            figures.cpu_per_warm = cpu / u32::try_from(warm).unwrap_or(u32::MAX);
-            figures.peak_rss_kb = process.peak_rss_kb();
-        }
+        check(api.invoke(event, LIMIT).await?, &self.workload)
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(Started {
+            api,
+            process,
+            init,
+            first: sent.elapsed(),
+        })
     }
-    Ok(figures)
+
+    /// Init (exec to the first `next` poll) and the first invocation of a fresh process.
+    async fn cold_start(&mut self, env: &TestEnv) -> Result<(Duration, Duration), String> {
+        let started = self.start(env).await?;
+        Ok((started.init, started.first))
+    }
+
+    /// `warm` invocations of one process after its first, with its CPU time and peak RSS.
+    async fn warm_run(&mut self, env: &TestEnv, warm: usize) -> Result<(), String> {
+        let name = self.target.name;
+        let Started { api, process, .. } = self.start(env).await?;
+        let cpu_before = process.cpu_time();
+        for _ in 0..warm {
+            let event = self.workload.next(env).await?;
+            let sent = Instant::now();
+            check(api.invoke(event, LIMIT).await?, &self.workload)
+                .map_err(|e| format!("{name}: {e}"))?;
+            self.figures.warm.push(sent.elapsed());
+        }
+        let cpu = process.cpu_time().saturating_sub(cpu_before);
+        self.figures.cpu_per_warm = cpu / u32::try_from(warm).unwrap_or(u32::MAX);
+        self.figures.peak_rss_kb = process.peak_rss_kb();
+        Ok(())
+    }
+}
+
+struct Started {
+    api: RuntimeApi,
+    process: process::Function,
+    init: Duration,
+    first: Duration,
 }
 
 fn check(outcome: Outcome, workload: &Workload) -> Result<(), String> {

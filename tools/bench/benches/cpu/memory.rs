@@ -13,6 +13,18 @@ pub struct MemoryStore {
     credentials: Mutex<HashMap<String, StoredCredentials>>,
 }
 
+impl MemoryStore {
+    /// Replaces the stored password hash of `email` (which must be registered).
+    pub fn replace_digest(&self, email: &str, digest: PasswordDigest) {
+        self.credentials
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(email)
+            .expect("a registered e-mail")
+            .digest = digest;
+    }
+}
+
 impl UserStore for MemoryStore {
     async fn create(&self, user: &User, digest: &PasswordDigest) -> Result<(), StoreError> {
         let mut credentials = self
