@@ -1,29 +1,36 @@
 #!/usr/bin/env python3
-"""moto_server, with requests serialised: the local DynamoDB of `make dev` and the tests.
+"""moto's DynamoDB (and Secrets Manager), served one request at a time over keep-alive
+connections: the local AWS of `make dev`, the tests and the benchmark.
 
-moto's TransactWriteItems is not safe under concurrent requests: a transaction that fails
-its condition restores a snapshot of the table taken before it started, which can undo a
-concurrent transaction that succeeded (two sign-ups of one e-mail would both get 201).
-DynamoDB itself is serialisable; one lock around moto's application gives the same
-guarantee locally. Keep-alive connections still work (the server stays threaded).
+Two things moto_server does differently from AWS, fixed here:
+
+- moto's TransactWriteItems is not safe under concurrent requests: a transaction that fails
+  its condition restores a snapshot of the table taken before it started, which can undo a
+  concurrent transaction that succeeded (two sign-ups of one e-mail would both get 201).
+  DynamoDB itself is serialisable; one lock around moto's application gives the same
+  guarantee locally.
+- Werkzeug's development server closes the connection after every response. DynamoDB keeps
+  connections open, and the functions rely on that (a pooled connection, a connection opened
+  during init): this server speaks HTTP/1.1 keep-alive, one thread per connection.
 
     dynamodb_local.py --port 8000 [--host 127.0.0.1] [--tls-cert server.crt --tls-key server.key]
 
-With a certificate it serves HTTPS, for the test of which roots the SDK clients trust.
+With a certificate it serves HTTPS, for the tests of which roots the SDK clients trust.
 """
 import argparse
+import io
 import os
 import signal
+import ssl
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
-from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
+# Hop-by-hop headers: this server sets its own framing.
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
 class Serialised:
@@ -39,6 +46,100 @@ class Serialised:
             return list(self.app(environ, start_response))
 
 
+def handler_for(app, tls):
+    scheme = "https" if tls else "http"
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body leave in separate writes; with Nagle's algorithm the body would
+        # wait for the client's delayed ACK (40 ms) on a kept-alive connection.
+        disable_nagle_algorithm = True
+
+        def setup(self):
+            # The TLS handshake in this connection's thread: done by the listening socket, it
+            # would hold every other connection's handshake until it finished.
+            if tls:
+                self.request = tls.wrap_socket(self.request, server_side=True)
+            super().setup()
+
+        def serve(self):
+            body = self.read_body()
+            if body is None:
+                return
+            path, _, query = self.path.partition("?")
+            environ = {
+                "REQUEST_METHOD": self.command,
+                "SCRIPT_NAME": "",
+                "PATH_INFO": unquote(path, "latin-1"),
+                "QUERY_STRING": query,
+                "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                "CONTENT_LENGTH": str(len(body)),
+                "SERVER_NAME": self.server.server_address[0],
+                "SERVER_PORT": str(self.server.server_address[1]),
+                "SERVER_PROTOCOL": self.request_version,
+                "REMOTE_ADDR": self.client_address[0],
+                "wsgi.version": (1, 0),
+                "wsgi.url_scheme": scheme,
+                "wsgi.input": io.BytesIO(body),
+                "wsgi.errors": sys.stderr,
+                "wsgi.multithread": True,
+                "wsgi.multiprocess": False,
+                "wsgi.run_once": False,
+            }
+            for name, value in self.headers.items():
+                key = "HTTP_" + name.upper().replace("-", "_")
+                if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                    environ[key] = value
+            answer = {}
+
+            def start_response(status, headers, exc_info=None):
+                answer["status"], answer["headers"] = status, headers
+                return lambda data: None
+
+            try:
+                chunks = app(environ, start_response)
+                payload = b"".join(chunks)
+            except Exception as err:  # moto failing is a 500, as from AWS; keep serving
+                print(f"dynamodb_local: {err!r}", file=sys.stderr)
+                answer = {"status": "500 Internal Server Error", "headers": []}
+                payload = b'{"__type":"InternalServerError","message":"moto failed"}'
+            code, _, reason = answer["status"].partition(" ")
+            self.send_response(int(code), reason)
+            for name, value in answer["headers"]:
+                if name.lower() not in HOP_BY_HOP:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        def read_body(self):
+            """The request body, de-chunked; None (after a 4xx) when it cannot be read."""
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                body = bytearray()
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        return bytes(body)
+                    body += self.rfile.read(size)
+                    self.rfile.readline()
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self.send_error(400, "bad Content-Length")
+                return None
+            return self.rfile.read(length) if length > 0 else b""
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = serve
+
+        def log_message(self, format, *args):  # one line per request is noise here
+            pass
+
+    return Handler
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -48,18 +149,16 @@ def main():
     args = parser.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
-    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple(
-        args.host,
-        args.port,
-        Serialised(app),
-        threaded=True,
-        request_handler=MotoRequestHandler,
-        ssl_context=tls,
-    )
+    app = Serialised(DomainDispatcherApplication(create_backend_app))
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+    server = ThreadingHTTPServer((args.host, args.port), handler_for(app, tls))
+    server.daemon_threads = True
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -31,9 +31,28 @@ def test_the_table_is_durable_and_keyed_for_uniqueness():
     assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
 
 
+def table_statements(function):
+    return [
+        statement
+        for policy in function["Properties"].get("Policies", [])
+        for statement in (policy.get("Statement", []) if isinstance(policy, dict) else [])
+    ]
+
+
 def test_each_function_gets_only_the_dynamodb_actions_it_uses():
-    assert dynamodb_actions(FUNCTIONS["SignupFunction"]) == {"dynamodb:PutItem"}
-    assert dynamodb_actions(FUNCTIONS["SigninFunction"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    # DescribeEndpoints: the init warm-up of sign-up and sign-in (no table, no data).
+    warmup = "dynamodb:DescribeEndpoints"
+    assert dynamodb_actions(FUNCTIONS["SignupFunction"]) == {"dynamodb:PutItem", warmup}
+    assert dynamodb_actions(FUNCTIONS["SigninFunction"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem", warmup}
+    for function in FUNCTIONS.values():
+        for statement in table_statements(function):
+            listed = statement["Action"]
+            actions = {listed} if isinstance(listed, str) else set(listed)
+            # Only the warm-up action may name every resource; table actions name the table.
+            if statement["Resource"] == "*":
+                assert actions == {warmup}
+            else:
+                assert statement["Resource"] == {"GetAtt": "UsersTable.Arn"}
     assert dynamodb_actions(FUNCTIONS["MeFunction"]) == {"dynamodb:GetItem"}
     assert dynamodb_actions(FUNCTIONS["SignoutFunction"]) == set()
     for function in FUNCTIONS.values():

@@ -2,8 +2,10 @@
 
 use lambda_http::Request;
 
+use std::time::Duration;
+
 use crate::cache::{Admission, Cache, Route, SessionId};
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config, ConfigError, SecretSource};
 use crate::domain::{Email, User};
 use crate::password::PasswordHasher;
 use crate::store::DynamoUserStore;
@@ -18,14 +20,43 @@ pub struct App<S = DynamoUserStore> {
     pub hasher: PasswordHasher,
 }
 
+/// Whether a function opens its DynamoDB connection during init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warmup {
+    /// Sign-up and sign-in use DynamoDB on every request: while init waits on Secrets
+    /// Manager anyway, the DynamoDB connection (TCP and TLS handshakes) is opened alongside,
+    /// so the first request does not pay for it. Local runs (`JWT_SECRET`) have no such wait
+    /// and skip it, as does `DYNAMODB_WARMUP=off`.
+    DynamoDb,
+    /// `/me` reads DynamoDB only on a cache miss, sign-out never.
+    Nothing,
+}
+
+/// The warm-up never holds init longer than this; the SDK's connect timeout is 1 s.
+const WARMUP_LIMIT: Duration = Duration::from_secs(1);
+
 impl App {
-    /// Reads the configuration and builds the clients. Neither DynamoDB nor Redis is
-    /// contacted here (bar the Secrets Manager read of a deployed stack): the first request
-    /// opens each connection.
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// Reads the configuration and builds the clients. Redis is not contacted here, nor
+    /// DynamoDB bar the warm-up above: the first request opens each connection.
+    pub async fn from_env(warmup: Warmup) -> Result<Self, ConfigError> {
         let aws = config::aws()?;
-        let config = Config::from_env(&aws).await?;
-        let store = DynamoUserStore::new(config::dynamodb(&aws), &config.table_name);
+        let source = SecretSource::from_env()?;
+        let warm = warmup == Warmup::DynamoDb && source.is_remote() && config::warmup_enabled()?;
+        let client = config::dynamodb(&aws);
+        let warming = async {
+            if warm
+                && tokio::time::timeout(WARMUP_LIMIT, DynamoUserStore::warm(&client))
+                    .await
+                    .is_err()
+            {
+                tracing::warn!(
+                    "DynamoDB warm-up gave up after 1 s; the first request will connect"
+                );
+            }
+        };
+        let (config, ()) = tokio::join!(Config::from_env(&aws, source), warming);
+        let config = config?;
+        let store = DynamoUserStore::new(client, &config.table_name);
         Self::new(store, &config)
     }
 }

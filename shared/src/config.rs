@@ -79,15 +79,49 @@ pub enum ConfigError {
     SecretFetch(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-impl Config {
-    /// Reads the environment; `JWT_SECRET_ARN` (the deployed stack) is fetched from Secrets
-    /// Manager, `JWT_SECRET` (local runs) is used as is.
-    pub async fn from_env(aws: &SdkConfig) -> Result<Self, ConfigError> {
+/// Where the JWT signing key comes from.
+#[derive(Debug)]
+pub enum SecretSource {
+    /// `JWT_SECRET`, as is (local runs).
+    Env(JwtSecretText),
+    /// `JWT_SECRET_ARN`, read from Secrets Manager at init (the deployed stack).
+    SecretsManager { arn: String },
+}
+
+/// The key's text from the environment; never printed.
+pub struct JwtSecretText(String);
+
+impl std::fmt::Debug for JwtSecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtSecretText(<redacted>)")
+    }
+}
+
+impl SecretSource {
+    /// `JWT_SECRET` wins over `JWT_SECRET_ARN`; one of them must be set.
+    pub fn from_env() -> Result<Self, ConfigError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let secret = match (var("JWT_SECRET"), var("JWT_SECRET_ARN")) {
-            (Some(secret), _) => secret,
-            (None, Some(arn)) => fetch_secret(aws, &arn).await?,
-            (None, None) => return Err(ConfigError::Missing("JWT_SECRET or JWT_SECRET_ARN")),
+        match (var("JWT_SECRET"), var("JWT_SECRET_ARN")) {
+            (Some(secret), _) => Ok(Self::Env(JwtSecretText(secret))),
+            (None, Some(arn)) => Ok(Self::SecretsManager { arn }),
+            (None, None) => Err(ConfigError::Missing("JWT_SECRET or JWT_SECRET_ARN")),
+        }
+    }
+
+    /// Whether loading the configuration waits on the network.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Self::SecretsManager { .. })
+    }
+}
+
+impl Config {
+    /// Reads the environment, with the key from `source` (fetched from Secrets Manager when
+    /// it is remote).
+    pub async fn from_env(aws: &SdkConfig, source: SecretSource) -> Result<Self, ConfigError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let secret = match source {
+            SecretSource::Env(JwtSecretText(secret)) => secret,
+            SecretSource::SecretsManager { arn } => fetch_secret(aws, &arn).await?,
         };
         Self::from_vars(var, secret.into_bytes())
     }
@@ -191,8 +225,13 @@ async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError>
 /// the loader reads them ([`dynamodb`], [`secrets_manager`]); the trusted roots from
 /// [`trust`]. Fails only on an unusable `AWS_CA_BUNDLE`.
 pub fn aws() -> Result<SdkConfig, ConfigError> {
+    aws_with(|name| std::env::var(name).ok())
+}
+
+/// [`aws`] with the variables looked up in `lookup` instead of the process environment.
+pub fn aws_with(lookup: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(trust::tls_context(var)?)
@@ -231,6 +270,18 @@ pub fn secrets_manager(aws: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     let mut config = aws_sdk_secretsmanager::config::Builder::from(aws);
     config.set_endpoint_url(endpoint_url(var, "SECRETS_MANAGER"));
     aws_sdk_secretsmanager::Client::from_conf(config.build())
+}
+
+/// `DYNAMODB_WARMUP`: `on` (the default) or `off` ([`crate::Warmup`]).
+pub fn warmup_enabled() -> Result<bool, ConfigError> {
+    match std::env::var("DYNAMODB_WARMUP").ok().as_deref() {
+        None | Some("") | Some("on") => Ok(true),
+        Some("off") => Ok(false),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "DYNAMODB_WARMUP",
+            reason: "must be on or off".to_owned(),
+        }),
+    }
 }
 
 /// The service's own endpoint variable first, then the global one; unset or empty: none.

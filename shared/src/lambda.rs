@@ -1,12 +1,12 @@
 //! What every function does before serving: set up logging and build the dependencies once.
 
 use crate::error::ErrorChain;
-use crate::App;
+use crate::{App, Warmup};
 
 /// Logging first, so a refused configuration is reported as one clear log line.
-pub async fn init() -> Result<App, lambda_http::Error> {
+pub async fn init(warmup: Warmup) -> Result<App, lambda_http::Error> {
     init_logging();
-    let app = App::from_env().await.inspect_err(|err| {
+    let app = App::from_env(warmup).await.inspect_err(|err| {
         tracing::error!(error = %ErrorChain(err), "configuration refused; not starting");
     })?;
     Ok(app)

@@ -13,5 +13,5 @@ pub mod password;
 pub mod store;
 pub mod token;
 
-pub use app::App;
+pub use app::{App, Warmup};
 pub use error::ApiError;

@@ -4,19 +4,24 @@
 //!
 //! The mode is read for every chunk, so it also hits connections the client already pooled.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Bytes flow both ways untouched.
     None,
-    /// Every chunk waits this long before it is passed on: a slow back-end.
+    /// Every chunk waits this long before it is passed on, one after another: a slow back-end.
     Delay(Duration),
+    /// Every chunk arrives this long after it was sent, chunks in flight together: a network
+    /// with this one-way latency.
+    Latency(Duration),
     /// Requests are swallowed and nothing ever comes back: a partition without resets.
     Blackhole,
     /// Requests reach the server, but its answers are dropped and the connection closed: the
@@ -31,6 +36,7 @@ pub enum Fault {
 pub struct FaultProxy {
     pub port: u16,
     fault: Arc<Mutex<Fault>>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl FaultProxy {
@@ -40,6 +46,8 @@ impl FaultProxy {
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
         let shared = fault.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accepted = connections.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -48,11 +56,21 @@ impl FaultProxy {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener).unwrap();
                 while let Ok((client, _)) = listener.accept().await {
+                    accepted.fetch_add(1, Ordering::SeqCst);
                     tokio::spawn(relay(client, upstream_port, shared.clone()));
                 }
             });
         });
-        Self { port, fault }
+        Self {
+            port,
+            fault,
+            connections,
+        }
+    }
+
+    /// How many connections clients have opened through the proxy so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     pub fn url(&self, scheme: &str) -> String {
@@ -68,6 +86,10 @@ async fn relay(client: TcpStream, upstream_port: u16, fault: Arc<Mutex<Fault>>) 
     let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)).await else {
         return;
     };
+    // Chunks are passed on as they come; Nagle's algorithm would hold small ones back until
+    // the peer's delayed ACK (40 ms), a stall no real network adds.
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     let up = pump(client_read, server_write, fault.clone(), Direction::Request);
@@ -91,23 +113,41 @@ async fn pump(
     fault: Arc<Mutex<Fault>>,
     direction: Direction,
 ) {
-    let mut buffer = vec![0u8; 16 * 1024];
-    loop {
-        let n = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let current = *fault.lock().unwrap();
-        match current {
-            Fault::None => {}
-            Fault::Delay(delay) => tokio::time::sleep(delay).await,
-            Fault::Blackhole => continue,
-            Fault::DropResponses if direction == Direction::Response => return,
-            Fault::DropResponses => {}
-            Fault::Reset => return,
+    // The reader decides each chunk's fate and when it is due; the writer passes chunks on,
+    // in order, when they are due. Chunks queued before a fault still arrive.
+    let (queue, mut due) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let reader = async move {
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let current = *fault.lock().unwrap();
+            let at = match current {
+                Fault::None => Instant::now(),
+                Fault::Delay(delay) => {
+                    tokio::time::sleep(delay).await;
+                    Instant::now()
+                }
+                Fault::Latency(latency) => Instant::now() + latency,
+                Fault::Blackhole => continue,
+                Fault::DropResponses if direction == Direction::Response => return,
+                Fault::DropResponses => Instant::now(),
+                Fault::Reset => return,
+            };
+            if queue.send((at, buffer[..n].to_vec())).is_err() {
+                return;
+            }
         }
-        if to.write_all(&buffer[..n]).await.is_err() {
-            return;
+    };
+    let writer = async move {
+        while let Some((at, chunk)) = due.recv().await {
+            tokio::time::sleep_until(at).await;
+            if to.write_all(&chunk).await.is_err() {
+                return;
+            }
         }
-    }
+    };
+    tokio::join!(reader, writer);
 }

@@ -4,7 +4,7 @@ use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::lambda::init().await?;
+    let app = shared::lambda::init(shared::Warmup::Nothing).await?;
     run(service_fn(|request| async {
         Ok::<_, std::convert::Infallible>(me::handle(&app, request).await)
     }))

@@ -29,6 +29,19 @@ impl DynamoUserStore {
         }
     }
 
+    /// Opens the connection to DynamoDB with the cheapest call there is (DescribeEndpoints:
+    /// no table, no capacity), so a request that follows finds it in the pool. A failure is
+    /// only logged: the request will try again and report it.
+    pub async fn warm(client: &Client) {
+        match client.describe_endpoints().send().await {
+            Ok(_) => tracing::debug!("DynamoDB connection opened at init"),
+            Err(err) => tracing::warn!(
+                error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err),
+                "DynamoDB warm-up failed; the first request will connect"
+            ),
+        }
+    }
+
     fn new_item_put(&self, item: item::Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)

@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout)]
 
 mod cpu;
+mod network;
 mod process;
 mod report;
 mod runtime_api;
@@ -20,13 +21,22 @@ use runtime_api::{Outcome, RuntimeApi};
 use testkit::TestEnv;
 use workload::Workload;
 
-/// A function under test: its binary, the memory size template.yaml gives it, and where its
-/// JWT secret comes from.
+/// A function under test: its binary, the memory size template.yaml gives it, where its
+/// JWT secret comes from and how far away AWS is.
 struct Target {
     name: &'static str,
     binary: &'static str,
     memory_mb: u32,
     secret: Secret,
+    aws: Distance,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Distance {
+    /// moto on loopback over plain HTTP: what is measured is the function's own cost.
+    Loopback,
+    /// moto over TLS with a simulated round trip ([`network`]), `DYNAMODB_WARMUP` on or off.
+    Remote { warmup: bool },
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -48,17 +58,31 @@ const fn target(
         binary,
         memory_mb,
         secret,
+        aws: Distance::Loopback,
     }
 }
 
-const TARGETS: [Target; 6] = [
+/// Sign-in as deployed (key from Secrets Manager) with AWS a round trip away.
+const fn remote_signin(name: &'static str, warmup: bool) -> Target {
+    Target {
+        aws: Distance::Remote { warmup },
+        ..target(name, "signin", 1024, Secret::Manager)
+    }
+}
+
+const TARGETS: [Target; 8] = [
     target("hello", "hello", 128, Secret::Env),
     target("signup", "signup", 1024, Secret::Env),
     target("signin", "signin", 1024, Secret::Env),
     target("me", "me", 256, Secret::Env),
     target("signout", "signout", 256, Secret::Env),
     target("me+secret", "me", 256, Secret::Manager),
+    remote_signin(report::REMOTE_WARM, true),
+    remote_signin(report::REMOTE_COLD, false),
 ];
+
+/// The remote rows measure their first invocations; a short warm run is enough for them.
+const REMOTE_WARM_CAP: usize = 100;
 
 struct Options {
     profile: String,
@@ -111,6 +135,15 @@ async fn run() -> Result<(), String> {
     let chosen = |t: &&Target| {
         t.name == "hello" || options.only.is_empty() || options.only.iter().any(|o| o == t.name)
     };
+    let remote = if TARGETS
+        .iter()
+        .filter(chosen)
+        .any(|t| t.aws != Distance::Loopback)
+    {
+        Some(network::RemoteAws::start(&user, workload::PASSWORD).await?)
+    } else {
+        None
+    };
     let mut subjects = Vec::new();
     for target in TARGETS.iter().filter(chosen) {
         let workload = match target.binary {
@@ -129,7 +162,7 @@ async fn run() -> Result<(), String> {
         subjects.push(Subject {
             target,
             binary: bin_dir.join(target.binary),
-            vars: function_env(target, &env.table, &redis_url, &secret_arn),
+            vars: function_env(target, &env.table, &redis_url, &secret_arn, remote.as_ref()),
             workload,
             figures: Figures::default(),
         });
@@ -154,10 +187,10 @@ async fn run() -> Result<(), String> {
     for mut subject in subjects {
         // moto deep-copies the table on every transaction, so each sign-up gets slower as
         // sign-ups fill it, until its answers outlast the SDK's 2 s attempt timeout.
-        let warm = if subject.target.name == "signup" {
-            options.warm.min(SIGNUP_WARM_CAP)
-        } else {
-            options.warm
+        let warm = match subject.target {
+            t if t.aws != Distance::Loopback => options.warm.min(REMOTE_WARM_CAP),
+            t if t.name == "signup" => options.warm.min(SIGNUP_WARM_CAP),
+            _ => options.warm,
         };
         eprintln!("bench: {} ({warm} warm invocations)", subject.target.name);
         subject.warm_run(&env, warm).await?;
@@ -165,6 +198,7 @@ async fn run() -> Result<(), String> {
             subject.target.name,
             subject.target.binary,
             subject.figures,
+            subject.target.aws != Distance::Loopback,
         ));
     }
     let backend = report::backend_share(&env, &user).await;
@@ -205,7 +239,12 @@ async fn store_secret() -> Result<String, String> {
             "bench", "bench", None, None, "bench",
         ))
         .build();
-    let output = aws_sdk_secretsmanager::Client::from_conf(config)
+    create_secret(&aws_sdk_secretsmanager::Client::from_conf(config)).await
+}
+
+/// A JWT signing key in the Secrets Manager `client` talks to; returns its ARN.
+async fn create_secret(client: &aws_sdk_secretsmanager::Client) -> Result<String, String> {
+    let output = client
         .create_secret()
         .name(format!("bench-jwt-{}", uuid::Uuid::new_v4().simple()))
         .secret_string(testkit::TEST_SECRET)
@@ -224,8 +263,15 @@ fn function_env(
     table: &str,
     redis_url: &str,
     secret_arn: &str,
+    remote: Option<&network::RemoteAws>,
 ) -> Vec<(String, String)> {
     let moto = &testkit::moto::server().endpoint;
+    let (table, secret_arn) = match (target.aws, remote) {
+        (Distance::Remote { .. }, Some(remote)) => {
+            (remote.table.as_str(), remote.secret_arn.as_str())
+        }
+        _ => (table, secret_arn),
+    };
     let secret = match target.secret {
         Secret::Env => [("JWT_SECRET", testkit::TEST_SECRET), ("", "")],
         Secret::Manager => [
@@ -255,7 +301,26 @@ fn function_env(
     .iter()
     .chain(secret.iter().filter(|(name, _)| !name.is_empty()))
     .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect::<std::collections::BTreeMap<_, _>>()
+    .into_iter()
+    // Later entries replace earlier ones: a remote AWS replaces the loopback endpoints.
+    .chain(remote_vars(target, remote))
+    .collect::<std::collections::BTreeMap<_, _>>()
+    .into_iter()
     .collect()
+}
+
+fn remote_vars(target: &Target, remote: Option<&network::RemoteAws>) -> Vec<(String, String)> {
+    let (Distance::Remote { warmup }, Some(remote)) = (target.aws, remote) else {
+        return Vec::new();
+    };
+    let switch = if warmup { "on" } else { "off" };
+    remote
+        .vars()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .chain([("DYNAMODB_WARMUP".to_owned(), switch.to_owned())])
+        .collect()
 }
 
 /// What one function measured.

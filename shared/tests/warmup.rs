@@ -1,0 +1,83 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Sign-up and sign-in open their DynamoDB connection during init while the signing key is
+//! fetched from Secrets Manager, and the first request reuses it; nothing else warms up, and a
+//! DynamoDB that does not answer holds init for a bounded time only. Counts the connections
+//! through a proxy in front of moto. Its own test binary: it sets process-wide variables.
+
+use std::time::{Duration, Instant};
+
+use shared::config;
+use shared::domain::UserId;
+use shared::store::UserStore;
+use shared::{App, Warmup};
+use testkit::fault::{Fault, FaultProxy};
+
+fn set(name: &str, value: &str) {
+    // SAFETY of the environment: this binary has this one test, and nothing else reads it.
+    std::env::set_var(name, value);
+}
+
+async fn store_secret() -> String {
+    let aws = config::aws().unwrap();
+    config::secrets_manager(&aws)
+        .create_secret()
+        .name(format!("warmup-{}", uuid::Uuid::new_v4()))
+        .secret_string("w".repeat(48))
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
+#[tokio::test]
+async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
+    let moto = testkit::moto::server();
+    let (_, table) = testkit::moto::fresh_table().await;
+    let proxy = FaultProxy::start(moto.port);
+    for (name, value) in [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("TABLE_NAME", table.as_str()),
+        ("REDIS_URL", "redis://127.0.0.1:1"),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.as_str()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", proxy.url("http").as_str()),
+    ] {
+        set(name, value);
+    }
+    set("JWT_SECRET_ARN", &store_secret().await);
+
+    let app = App::from_env(Warmup::DynamoDb).await.unwrap();
+    assert_eq!(proxy.connections(), 1, "opened during init");
+    assert!(app.store.get(UserId::random()).await.unwrap().is_none());
+    assert_eq!(proxy.connections(), 1, "the first request reused it");
+
+    App::from_env(Warmup::Nothing).await.unwrap();
+    assert_eq!(proxy.connections(), 1, "/me and sign-out do not warm up");
+
+    set("DYNAMODB_WARMUP", "off");
+    App::from_env(Warmup::DynamoDb).await.unwrap();
+    assert_eq!(proxy.connections(), 1, "switched off");
+    set("DYNAMODB_WARMUP", "sometimes");
+    assert!(App::from_env(Warmup::DynamoDb).await.is_err());
+    set("DYNAMODB_WARMUP", "on");
+
+    set("JWT_SECRET", &"l".repeat(48));
+    App::from_env(Warmup::DynamoDb).await.unwrap();
+    assert_eq!(
+        proxy.connections(),
+        1,
+        "no Secrets Manager wait to overlap: no warm-up"
+    );
+    std::env::remove_var("JWT_SECRET");
+
+    // DynamoDB swallowing everything: init still ends, about a second later.
+    proxy.set(Fault::Blackhole);
+    let started = Instant::now();
+    App::from_env(Warmup::DynamoDb).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(proxy.connections(), 2, "it did try");
+    assert!(took < Duration::from_millis(1500), "init held {took:?}");
+}
