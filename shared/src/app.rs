@@ -20,15 +20,15 @@ pub struct App<S = DynamoUserStore> {
     pub hasher: PasswordHasher,
 }
 
-/// Whether a function opens its DynamoDB connection during init.
+/// What a function gets ready during init, while it waits for its signing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Warmup {
-    /// Sign-up and sign-in use DynamoDB on every request: while init waits on Secrets
-    /// Manager anyway, the DynamoDB connection (TCP and TLS handshakes) is opened alongside,
-    /// so the first request does not pay for it. Local runs (`JWT_SECRET`) have no such wait
-    /// and skip it, as does `DYNAMODB_WARMUP=off`.
-    DynamoDb,
-    /// `/me` reads DynamoDB only on a cache miss, sign-out never.
+    /// Sign-up and sign-in read DynamoDB and run argon2 on every request: while init waits on
+    /// Secrets Manager anyway, it opens the DynamoDB connection (TCP and TLS handshakes) and
+    /// puts argon2's working memory in place, so the first request pays for neither. Local
+    /// runs (`JWT_SECRET`) have no such wait and skip it, as does `INIT_WARMUP=off`.
+    Credentials,
+    /// `/me` reads DynamoDB only on a cache miss, sign-out never; neither hashes.
     Nothing,
 }
 
@@ -41,23 +41,31 @@ impl App {
     pub async fn from_env(warmup: Warmup) -> Result<Self, ConfigError> {
         let aws = config::aws()?;
         let source = SecretSource::from_env()?;
-        let warm = warmup == Warmup::DynamoDb && source.is_remote() && config::warmup_enabled()?;
+        let warm = warmup == Warmup::Credentials && source.is_remote() && config::warmup_enabled()?;
         let client = config::dynamodb(&aws);
-        let warming = async {
-            if warm
-                && tokio::time::timeout(WARMUP_LIMIT, DynamoUserStore::warm(&client))
-                    .await
-                    .is_err()
+        let hasher = PasswordHasher::new();
+        let connect = async {
+            if tokio::time::timeout(WARMUP_LIMIT, DynamoUserStore::warm(&client))
+                .await
+                .is_err()
             {
                 tracing::warn!(
                     "DynamoDB warm-up gave up after 1 s; the first request will connect"
                 );
             }
         };
+        let warming = async {
+            if warm {
+                tokio::join!(connect, hasher.prepare());
+            }
+        };
         let (config, ()) = tokio::join!(Config::from_env(&aws, source), warming);
         let config = config?;
         let store = DynamoUserStore::new(client, &config.table_name);
-        Self::new(store, &config)
+        Ok(Self {
+            hasher,
+            ..Self::new(store, &config)?
+        })
     }
 }
 

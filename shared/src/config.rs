@@ -272,13 +272,13 @@ pub fn secrets_manager(aws: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(config.build())
 }
 
-/// `DYNAMODB_WARMUP`: `on` (the default) or `off` ([`crate::Warmup`]).
+/// `INIT_WARMUP`: `on` (the default) or `off` ([`crate::Warmup`]).
 pub fn warmup_enabled() -> Result<bool, ConfigError> {
-    match std::env::var("DYNAMODB_WARMUP").ok().as_deref() {
+    match std::env::var("INIT_WARMUP").ok().as_deref() {
         None | Some("") | Some("on") => Ok(true),
         Some("off") => Ok(false),
         Some(_) => Err(ConfigError::Invalid {
-            name: "DYNAMODB_WARMUP",
+            name: "INIT_WARMUP",
             reason: "must be on or off".to_owned(),
         }),
     }

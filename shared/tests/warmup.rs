@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-//! Sign-up and sign-in open their DynamoDB connection during init while the signing key is
-//! fetched from Secrets Manager, and the first request reuses it; nothing else warms up, and a
+//! Sign-up and sign-in open their DynamoDB connection (and put argon2's memory in place)
+//! during init while the signing key is fetched from Secrets Manager, and the first request
+//! reuses the connection; nothing else warms up, and a
 //! DynamoDB that does not answer holds init for a bounded time only. Counts the connections
 //! through a proxy in front of moto. Its own test binary: it sets process-wide variables.
 
@@ -49,34 +50,38 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     }
     set("JWT_SECRET_ARN", &store_secret().await);
 
-    let app = App::from_env(Warmup::DynamoDb).await.unwrap();
+    let app = App::from_env(Warmup::Credentials).await.unwrap();
     assert_eq!(proxy.connections(), 1, "opened during init");
+    assert!(app.hasher.is_prepared(), "argon2's memory in place");
     assert!(app.store.get(UserId::random()).await.unwrap().is_none());
     assert_eq!(proxy.connections(), 1, "the first request reused it");
 
-    App::from_env(Warmup::Nothing).await.unwrap();
+    let app = App::from_env(Warmup::Nothing).await.unwrap();
     assert_eq!(proxy.connections(), 1, "/me and sign-out do not warm up");
+    assert!(!app.hasher.is_prepared());
 
-    set("DYNAMODB_WARMUP", "off");
-    App::from_env(Warmup::DynamoDb).await.unwrap();
+    set("INIT_WARMUP", "off");
+    let app = App::from_env(Warmup::Credentials).await.unwrap();
     assert_eq!(proxy.connections(), 1, "switched off");
-    set("DYNAMODB_WARMUP", "sometimes");
-    assert!(App::from_env(Warmup::DynamoDb).await.is_err());
-    set("DYNAMODB_WARMUP", "on");
+    assert!(!app.hasher.is_prepared());
+    set("INIT_WARMUP", "sometimes");
+    assert!(App::from_env(Warmup::Credentials).await.is_err());
+    set("INIT_WARMUP", "on");
 
     set("JWT_SECRET", &"l".repeat(48));
-    App::from_env(Warmup::DynamoDb).await.unwrap();
+    let app = App::from_env(Warmup::Credentials).await.unwrap();
     assert_eq!(
         proxy.connections(),
         1,
         "no Secrets Manager wait to overlap: no warm-up"
     );
+    assert!(!app.hasher.is_prepared());
     std::env::remove_var("JWT_SECRET");
 
     // DynamoDB swallowing everything: init still ends, about a second later.
     proxy.set(Fault::Blackhole);
     let started = Instant::now();
-    App::from_env(Warmup::DynamoDb).await.unwrap();
+    App::from_env(Warmup::Credentials).await.unwrap();
     let took = started.elapsed();
     assert_eq!(proxy.connections(), 2, "it did try");
     assert!(took < Duration::from_millis(1500), "init held {took:?}");

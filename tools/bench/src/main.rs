@@ -35,7 +35,7 @@ struct Target {
 enum Distance {
     /// moto on loopback over plain HTTP: what is measured is the function's own cost.
     Loopback,
-    /// moto over TLS with a simulated round trip ([`network`]), `DYNAMODB_WARMUP` on or off.
+    /// moto over TLS with a simulated round trip ([`network`]), `INIT_WARMUP` on or off.
     Remote { warmup: bool },
 }
 
@@ -319,7 +319,7 @@ fn remote_vars(target: &Target, remote: Option<&network::RemoteAws>) -> Vec<(Str
         .vars()
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
-        .chain([("DYNAMODB_WARMUP".to_owned(), switch.to_owned())])
+        .chain([("INIT_WARMUP".to_owned(), switch.to_owned())])
         .collect()
 }
 

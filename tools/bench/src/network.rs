@@ -1,4 +1,4 @@
-//! DynamoDB and Secrets Manager at a distance, for the connection warm-up measured both ways:
+//! DynamoDB and Secrets Manager at a distance, for the init warm-up measured both ways:
 //! moto over TLS (a test CA the functions trust through `AWS_CA_BUNDLE`), each service behind
 //! its own proxy that delivers every chunk [`ONE_WAY`] after it was sent, so a TLS handshake
 //! and each request cost round trips as they do between Lambda and DynamoDB, not loopback's

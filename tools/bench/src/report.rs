@@ -31,7 +31,7 @@ impl Row {
     }
 }
 
-/// The two remote rows: sign-in as deployed with the DynamoDB warm-up on and off.
+/// The two remote rows: sign-in as deployed with the init warm-up on and off.
 pub const REMOTE_WARM: &str = "signin+remote";
 pub const REMOTE_COLD: &str = "signin+remote-nowarm";
 
@@ -185,7 +185,7 @@ pub fn markdown(
     out
 }
 
-/// Sign-in as deployed with AWS a round trip away, DynamoDB warmed up during init or not.
+/// Sign-in as deployed with AWS a round trip away, warmed up during init or not.
 fn warmup_section(out: &mut String, rows: &[Row]) {
     let find = |name| rows.iter().find(|row| row.name == name);
     let (Some(warm), Some(cold)) = (find(REMOTE_WARM), find(REMOTE_COLD)) else {
@@ -193,11 +193,12 @@ fn warmup_section(out: &mut String, rows: &[Row]) {
     };
     let _ = writeln!(
         out,
-        "\n## Connection warm-up, both ways\n\nSign-in as deployed (the key read from Secrets \
+        "\n## Init warm-up, both ways\n\nSign-in as deployed (the key read from Secrets \
          Manager during init) with DynamoDB and Secrets Manager at a distance: moto over TLS, \
          trusted through `AWS_CA_BUNDLE`, each behind a proxy that delivers every chunk {} ms \
-         after it was sent, each way (TCP's own handshake is not delayed). With the warm-up, init opens the DynamoDB connection while it waits for the key; \
-         without it (`DYNAMODB_WARMUP=off`), the first request opens it. p50 over the fresh \
+         after it was sent, each way (TCP's own handshake is not delayed). With the warm-up, init opens the DynamoDB connection and puts \
+         argon2's working memory in place while it waits for the key; without it \
+         (`INIT_WARMUP=off`), the first request does both. p50 over the fresh \
          processes; \"cold start\" is init plus the first invocation, per process.\n\n\
          | | init p50 (ms) | 1st invocation p50 (ms) | cold start p50 (ms) | warm p50 (ms) |\n\
          |---|---:|---:|---:|---:|",
