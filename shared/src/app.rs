@@ -44,19 +44,12 @@ impl App {
         let warm = warmup == Warmup::Credentials && source.is_remote() && config::warmup_enabled()?;
         let client = config::dynamodb(&aws);
         let hasher = PasswordHasher::new();
-        let connect = async {
-            if tokio::time::timeout(WARMUP_LIMIT, DynamoUserStore::warm(&client))
-                .await
-                .is_err()
-            {
-                tracing::warn!(
-                    "DynamoDB warm-up gave up after 1 s; the first request will connect"
-                );
-            }
-        };
         let warming = async {
             if warm {
-                tokio::join!(connect, hasher.prepare());
+                tokio::join!(
+                    DynamoUserStore::warm(&client, WARMUP_LIMIT),
+                    hasher.prepare()
+                );
             }
         };
         let (config, ()) = tokio::join!(Config::from_env(&aws, source), warming);

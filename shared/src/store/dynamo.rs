@@ -30,14 +30,18 @@ impl DynamoUserStore {
     }
 
     /// Opens the connection to DynamoDB with the cheapest call there is (DescribeEndpoints:
-    /// no table, no capacity), so a request that follows finds it in the pool. A failure is
-    /// only logged: the request will try again and report it.
-    pub async fn warm(client: &Client) {
-        match client.describe_endpoints().send().await {
-            Ok(_) => tracing::debug!("DynamoDB connection opened at init"),
-            Err(err) => tracing::warn!(
+    /// no table, no capacity), so a request that follows finds it in the pool. Gives up after
+    /// `limit`; a failure is only logged: the request will try again and report it.
+    pub async fn warm(client: &Client, limit: std::time::Duration) {
+        match tokio::time::timeout(limit, client.describe_endpoints().send()).await {
+            Ok(Ok(_)) => tracing::debug!("DynamoDB connection opened at init"),
+            Ok(Err(err)) => tracing::warn!(
                 error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err),
                 "DynamoDB warm-up failed; the first request will connect"
+            ),
+            Err(_) => tracing::warn!(
+                limit_ms = limit.as_millis(),
+                "DynamoDB warm-up gave up; the first request will connect"
             ),
         }
     }
