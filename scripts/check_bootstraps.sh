@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# After `sam build`: every function of template.yaml must have an arm64 `bootstrap`; prints
-# their sizes and the size of each as a deployment zip.
+# After `sam build`: every function of template.yaml must have an arm64 `bootstrap` within
+# issue 5's size budget (6 MB, 3 MB as a deployment zip); prints both sizes of each.
 set -euo pipefail
+max_bootstrap=6000000
+max_zip=3000000
+over=0
 build_dir=${1:?usage: check_bootstraps.sh SAM_BUILD_DIR}
 functions=$(python3 "$(dirname "$0")/create_table.py" --list-functions)
 for function in $functions; do
@@ -15,6 +18,11 @@ buffer = io.BytesIO()
 with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
     z.write(sys.argv[1], "bootstrap")
 print(len(buffer.getvalue()))' "$bootstrap")
-  printf '%-16s bootstrap %9d bytes (arm64), zipped %9d bytes\n' \
-    "$function" "$(stat -c %s "$bootstrap")" "$zipped"
+  size=$(stat -c %s "$bootstrap")
+  printf '%-16s bootstrap %9d bytes (arm64), zipped %9d bytes\n' "$function" "$size" "$zipped"
+  if [ "$size" -gt "$max_bootstrap" ] || [ "$zipped" -gt "$max_zip" ]; then
+    echo "  over the size budget ($max_bootstrap bytes, zip $max_zip bytes): README, Performance"
+    over=1
+  fi
 done
+exit "$over"

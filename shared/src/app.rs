@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cache::{Admission, Cache, Route, SessionId};
 use crate::config::{self, Config, ConfigError, SecretSource};
-use crate::domain::{Email, User};
+use crate::domain::{Email, Password, User};
 use crate::password::PasswordHasher;
 use crate::store::DynamoUserStore;
 use crate::token::IssuedToken;
@@ -28,6 +28,10 @@ pub enum Warmup {
     /// puts argon2's working memory in place, so the first request pays for neither. Local
     /// runs (`JWT_SECRET`) have no such wait and skip it, as does `INIT_WARMUP=off`.
     Credentials,
+    /// Sign-up: what `Credentials` does, and loading the password-strength dictionaries, which
+    /// zxcvbn inflates and indexes on first use (~94,000 ranked words, ~10 ms of CPU that the
+    /// first sign-up of every instance would otherwise pay).
+    Registration,
     /// `/me` reads DynamoDB only on a cache miss, sign-out never; neither hashes.
     Nothing,
 }
@@ -41,14 +45,19 @@ impl App {
     pub async fn from_env(warmup: Warmup) -> Result<Self, ConfigError> {
         let aws = config::aws()?;
         let source = SecretSource::from_env()?;
-        let warm = warmup == Warmup::Credentials && source.is_remote() && config::warmup_enabled()?;
+        let warm = warmup != Warmup::Nothing && source.is_remote() && config::warmup_enabled()?;
         let client = config::dynamodb(&aws);
         let hasher = PasswordHasher::new();
         let warming = async {
             if warm {
                 tokio::join!(
                     DynamoUserStore::warm(&client, WARMUP_LIMIT),
-                    hasher.prepare()
+                    hasher.prepare(),
+                    async {
+                        if warmup == Warmup::Registration {
+                            Password::prepare_strength_check().await;
+                        }
+                    }
                 );
             }
         };

@@ -2,14 +2,15 @@
 
 //! Sign-up and sign-in open their DynamoDB connection (and put argon2's memory in place)
 //! during init while the signing key is fetched from Secrets Manager, and the first request
-//! reuses the connection; nothing else warms up, and a
-//! DynamoDB that does not answer holds init for a bounded time only. Counts the connections
-//! through a proxy in front of moto. Its own test binary: it sets process-wide variables.
+//! reuses the connection; sign-up also loads the strength dictionaries. Nothing else warms
+//! up, and a DynamoDB that does not answer holds init for a bounded time only. Counts the
+//! connections through a proxy in front of moto. Its own test binary: it sets process-wide
+//! variables.
 
 use std::time::{Duration, Instant};
 
 use shared::config;
-use shared::domain::UserId;
+use shared::domain::{Password, UserId};
 use shared::store::UserStore;
 use shared::{App, Warmup};
 use testkit::fault::{Fault, FaultProxy};
@@ -53,6 +54,10 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     let app = App::from_env(Warmup::Credentials).await.unwrap();
     assert_eq!(proxy.connections(), 1, "opened during init");
     assert!(app.hasher.is_prepared(), "argon2's memory in place");
+    assert!(
+        !Password::is_strength_check_prepared(),
+        "sign-in never checks strength"
+    );
     assert!(app.store.get(UserId::random()).await.unwrap().is_none());
     assert_eq!(proxy.connections(), 1, "the first request reused it");
 
@@ -64,6 +69,8 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     let app = App::from_env(Warmup::Credentials).await.unwrap();
     assert_eq!(proxy.connections(), 1, "switched off");
     assert!(!app.hasher.is_prepared());
+    App::from_env(Warmup::Registration).await.unwrap();
+    assert!(!Password::is_strength_check_prepared(), "switched off");
     set("INIT_WARMUP", "sometimes");
     assert!(App::from_env(Warmup::Credentials).await.is_err());
     set("INIT_WARMUP", "on");
@@ -76,13 +83,26 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
         "no Secrets Manager wait to overlap: no warm-up"
     );
     assert!(!app.hasher.is_prepared());
+    App::from_env(Warmup::Registration).await.unwrap();
+    assert!(
+        !Password::is_strength_check_prepared(),
+        "no wait: no warm-up"
+    );
     std::env::remove_var("JWT_SECRET");
+
+    let app = App::from_env(Warmup::Registration).await.unwrap();
+    assert_eq!(proxy.connections(), 2, "sign-up warms DynamoDB up too");
+    assert!(app.hasher.is_prepared());
+    assert!(
+        Password::is_strength_check_prepared(),
+        "sign-up loads zxcvbn's dictionaries"
+    );
 
     // DynamoDB swallowing everything: init still ends, about a second later.
     proxy.set(Fault::Blackhole);
     let started = Instant::now();
     App::from_env(Warmup::Credentials).await.unwrap();
     let took = started.elapsed();
-    assert_eq!(proxy.connections(), 2, "it did try");
+    assert_eq!(proxy.connections(), 3, "it did try");
     assert!(took < Duration::from_millis(1500), "init held {took:?}");
 }

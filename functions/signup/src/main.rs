@@ -4,7 +4,7 @@ use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::lambda::init(shared::Warmup::Credentials).await?;
+    let app = shared::lambda::init(shared::Warmup::Registration).await?;
     run(service_fn(|request| async {
         Ok::<_, std::convert::Infallible>(signup::handle(&app, request).await)
     }))

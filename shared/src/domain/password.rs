@@ -1,8 +1,11 @@
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A plaintext password on its way to argon2. It cannot be printed: `Debug` is redacted and
 /// there is no `Display`, so a stray `?password` in a log line leaks nothing.
 pub struct Password(String);
+
+static STRENGTH_CHECK_PREPARED: AtomicBool = AtomicBool::new(false);
 
 const MIN_CHARS: usize = 8;
 /// Bounds the work argon2 and the strength estimator do for a single request.
@@ -23,6 +26,21 @@ impl Password {
             return Err("is too weak or too common");
         }
         Ok(Self(raw.to_owned()))
+    }
+
+    /// Loads zxcvbn's dictionaries, on the blocking pool: sign-up's init does it while it
+    /// waits for its key ([`crate::Warmup::Registration`]).
+    pub async fn prepare_strength_check() {
+        let _ = tokio::task::spawn_blocking(|| {
+            let _ = zxcvbn::zxcvbn("init warm-up", &[]);
+            STRENGTH_CHECK_PREPARED.store(true, Ordering::Release);
+        })
+        .await;
+    }
+
+    /// Whether [`Self::prepare_strength_check`] has run in this process.
+    pub fn is_strength_check_prepared() -> bool {
+        STRENGTH_CHECK_PREPARED.load(Ordering::Acquire)
     }
 
     /// Sign-in only bounds the length: rules may change, existing passwords must still work.
