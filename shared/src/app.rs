@@ -2,11 +2,12 @@
 
 use lambda_http::Request;
 
+use std::future::Future;
 use std::time::Duration;
 
 use crate::cache::{Admission, Cache, Route, SessionId};
 use crate::config::{self, Config, ConfigError, SecretSource};
-use crate::domain::{Email, Password, User};
+use crate::domain::{Email, User};
 use crate::password::PasswordHasher;
 use crate::store::DynamoUserStore;
 use crate::token::IssuedToken;
@@ -28,10 +29,6 @@ pub enum Warmup {
     /// puts argon2's working memory in place, so the first request pays for neither. Local
     /// runs (`JWT_SECRET`) have no such wait and skip it, as does `INIT_WARMUP=off`.
     Credentials,
-    /// Sign-up: what `Credentials` does, and loading the password-strength dictionaries, which
-    /// zxcvbn inflates and indexes on first use (~94,000 ranked words, ~10 ms of CPU that the
-    /// first sign-up of every instance would otherwise pay).
-    Registration,
     /// `/me` reads DynamoDB only on a cache miss, sign-out never; neither hashes.
     Nothing,
 }
@@ -43,9 +40,19 @@ impl App {
     /// Reads the configuration and builds the clients. Redis is not contacted here, nor
     /// DynamoDB bar the warm-up above: the first request opens each connection.
     pub async fn from_env(warmup: Warmup) -> Result<Self, ConfigError> {
+        Self::from_env_with(warmup, std::future::ready(())).await
+    }
+
+    /// [`Self::from_env`], and `also` run alongside the warm-up when there is one: sign-up
+    /// loads zxcvbn's dictionaries there ([`Password::prepare_strength_check`]). A future
+    /// rather than a [`Warmup`] variant, so the other functions do not link zxcvbn (~0.5 MB).
+    pub async fn from_env_with(
+        warmup: Warmup,
+        also: impl Future<Output = ()>,
+    ) -> Result<Self, ConfigError> {
         let aws = config::aws()?;
         let source = SecretSource::from_env()?;
-        let warm = warmup != Warmup::Nothing && source.is_remote() && config::warmup_enabled()?;
+        let warm = warmup == Warmup::Credentials && source.is_remote() && config::warmup_enabled()?;
         let client = config::dynamodb(&aws);
         let hasher = PasswordHasher::new();
         let warming = async {
@@ -53,11 +60,7 @@ impl App {
                 tokio::join!(
                     DynamoUserStore::warm(&client, WARMUP_LIMIT),
                     hasher.prepare(),
-                    async {
-                        if warmup == Warmup::Registration {
-                            Password::prepare_strength_check().await;
-                        }
-                    }
+                    also
                 );
             }
         };

@@ -1,12 +1,22 @@
 //! What every function does before serving: set up logging and build the dependencies once.
 
+use std::future::Future;
+
 use crate::error::ErrorChain;
 use crate::{App, Warmup};
 
 /// Logging first, so a refused configuration is reported as one clear log line.
 pub async fn init(warmup: Warmup) -> Result<App, lambda_http::Error> {
+    init_with(warmup, std::future::ready(())).await
+}
+
+/// [`init`], with `also` run during the init warm-up ([`App::from_env_with`]).
+pub async fn init_with(
+    warmup: Warmup,
+    also: impl Future<Output = ()>,
+) -> Result<App, lambda_http::Error> {
     init_logging();
-    let app = App::from_env(warmup).await.inspect_err(|err| {
+    let app = App::from_env_with(warmup, also).await.inspect_err(|err| {
         tracing::error!(error = %ErrorChain(err), "configuration refused; not starting");
     })?;
     Ok(app)

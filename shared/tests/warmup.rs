@@ -69,7 +69,9 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     let app = App::from_env(Warmup::Credentials).await.unwrap();
     assert_eq!(proxy.connections(), 1, "switched off");
     assert!(!app.hasher.is_prepared());
-    App::from_env(Warmup::Registration).await.unwrap();
+    App::from_env_with(Warmup::Credentials, Password::prepare_strength_check())
+        .await
+        .unwrap();
     assert!(!Password::is_strength_check_prepared(), "switched off");
     set("INIT_WARMUP", "sometimes");
     assert!(App::from_env(Warmup::Credentials).await.is_err());
@@ -83,14 +85,18 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
         "no Secrets Manager wait to overlap: no warm-up"
     );
     assert!(!app.hasher.is_prepared());
-    App::from_env(Warmup::Registration).await.unwrap();
+    App::from_env_with(Warmup::Credentials, Password::prepare_strength_check())
+        .await
+        .unwrap();
     assert!(
         !Password::is_strength_check_prepared(),
         "no wait: no warm-up"
     );
     std::env::remove_var("JWT_SECRET");
 
-    let app = App::from_env(Warmup::Registration).await.unwrap();
+    let app = App::from_env_with(Warmup::Credentials, Password::prepare_strength_check())
+        .await
+        .unwrap();
     assert_eq!(proxy.connections(), 2, "sign-up warms DynamoDB up too");
     assert!(app.hasher.is_prepared());
     assert!(

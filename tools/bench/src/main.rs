@@ -62,23 +62,25 @@ const fn target(
     }
 }
 
-/// Sign-in as deployed (key from Secrets Manager) with AWS a round trip away.
-const fn remote_signin(name: &'static str, warmup: bool) -> Target {
+/// A function as deployed (key from Secrets Manager) with AWS a round trip away.
+const fn remote(name: &'static str, binary: &'static str, warmup: bool) -> Target {
     Target {
         aws: Distance::Remote { warmup },
-        ..target(name, "signin", 1024, Secret::Manager)
+        ..target(name, binary, 1024, Secret::Manager)
     }
 }
 
-const TARGETS: [Target; 8] = [
+const TARGETS: [Target; 10] = [
     target("hello", "hello", 128, Secret::Env),
     target("signup", "signup", 1024, Secret::Env),
     target("signin", "signin", 1024, Secret::Env),
     target("me", "me", 256, Secret::Env),
     target("signout", "signout", 256, Secret::Env),
     target("me+secret", "me", 256, Secret::Manager),
-    remote_signin(report::REMOTE_WARM, true),
-    remote_signin(report::REMOTE_COLD, false),
+    remote(report::REMOTE[0].warm, "signin", true),
+    remote(report::REMOTE[0].cold, "signin", false),
+    remote(report::REMOTE[1].warm, "signup", true),
+    remote(report::REMOTE[1].cold, "signup", false),
 ];
 
 /// The remote rows measure their first invocations; a short warm run is enough for them.
@@ -145,10 +147,10 @@ async fn run() -> Result<(), String> {
         None
     };
     let mut subjects = Vec::new();
-    for target in TARGETS.iter().filter(chosen) {
+    for (series, target) in TARGETS.iter().filter(chosen).enumerate() {
         let workload = match target.binary {
             "hello" => Workload::Hello,
-            "signup" => Workload::Signup { count: 0 },
+            "signup" => Workload::Signup { series, count: 0 },
             "signin" => Workload::Signin {
                 email: user.email.to_string(),
             },

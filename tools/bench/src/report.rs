@@ -31,9 +31,22 @@ impl Row {
     }
 }
 
-/// The two remote rows: sign-in as deployed with the init warm-up on and off.
-pub const REMOTE_WARM: &str = "signin+remote";
-pub const REMOTE_COLD: &str = "signin+remote-nowarm";
+/// A function as deployed with the init warm-up on and off: two remote rows.
+pub struct RemotePair {
+    pub warm: &'static str,
+    pub cold: &'static str,
+}
+
+pub const REMOTE: [RemotePair; 2] = [
+    RemotePair {
+        warm: "signin+remote",
+        cold: "signin+remote-nowarm",
+    },
+    RemotePair {
+        warm: "signup+remote",
+        cold: "signup+remote-nowarm",
+    },
+];
 
 fn percentile(samples: &[Duration], p: f64) -> Duration {
     if samples.is_empty() {
@@ -185,26 +198,30 @@ pub fn markdown(
     out
 }
 
-/// Sign-in as deployed with AWS a round trip away, warmed up during init or not.
+/// Sign-in and sign-up as deployed with AWS a round trip away, warmed up during init or not.
 fn warmup_section(out: &mut String, rows: &[Row]) {
     let find = |name| rows.iter().find(|row| row.name == name);
-    let (Some(warm), Some(cold)) = (find(REMOTE_WARM), find(REMOTE_COLD)) else {
+    let pairs: Vec<_> = REMOTE
+        .iter()
+        .filter_map(|pair| Some([find(pair.warm)?, find(pair.cold)?]))
+        .collect();
+    if pairs.is_empty() {
         return;
-    };
+    }
     let _ = writeln!(
         out,
-        "\n## Init warm-up, both ways\n\nSign-in as deployed (the key read from Secrets \
-         Manager during init) with DynamoDB and Secrets Manager at a distance: moto over TLS, \
+        "\n## Init warm-up, both ways\n\nSign-in and sign-up as deployed (the key read from \
+         Secrets Manager during init) with DynamoDB and Secrets Manager at a distance: moto over TLS, \
          trusted through `AWS_CA_BUNDLE`, each behind a proxy that delivers every chunk {} ms \
          after it was sent, each way (TCP's own handshake is not delayed). With the warm-up, init opens the DynamoDB connection and puts \
-         argon2's working memory in place while it waits for the key; without it \
-         (`INIT_WARMUP=off`), the first request does both. p50 over the fresh \
+         argon2's working memory in place while it waits for the key, and sign-up also loads \
+         zxcvbn's dictionaries; without it (`INIT_WARMUP=off`), the first request does that. p50 over the fresh \
          processes; \"cold start\" is init plus the first invocation, per process.\n\n\
          | | init p50 (ms) | 1st invocation p50 (ms) | cold start p50 (ms) | warm p50 (ms) |\n\
          |---|---:|---:|---:|---:|",
         crate::network::ONE_WAY.as_millis(),
     );
-    for row in [warm, cold] {
+    for row in pairs.into_iter().flatten() {
         let f = &row.figures;
         let cold_starts: Vec<Duration> =
             f.init.iter().zip(&f.first).map(|(i, r)| *i + *r).collect();

@@ -9,8 +9,10 @@ use testkit::TestEnv;
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub enum Workload {
-    /// A new e-mail each time (each sign-up creates a user).
+    /// A new e-mail each time (each sign-up creates a user); `series` tells apart the rows
+    /// that run sign-up against one table.
     Signup {
+        series: usize,
         count: u64,
     },
     Signin {
@@ -38,9 +40,10 @@ impl Workload {
 
     pub async fn next(&mut self, env: &TestEnv) -> Result<Bytes, String> {
         let event = match self {
-            Workload::Signup { count } => {
+            Workload::Signup { series, count } => {
                 *count += 1;
-                let email = format!("bench-{}-{count}@example.com", std::process::id());
+                let pid = std::process::id();
+                let email = format!("bench-{pid}-{series}-{count}@example.com");
                 with_body(fixture("signup")?, |body| body["email"] = email.into())
             }
             Workload::Signin { email } => with_body(fixture("signin")?, |body| {
