@@ -2,7 +2,7 @@
 """moto's DynamoDB (and Secrets Manager), served one request at a time over keep-alive
 connections: the local AWS of `make dev`, the tests and the benchmark.
 
-Two things moto_server does differently from AWS, fixed here:
+What moto_server does differently from AWS, fixed here:
 
 - moto's TransactWriteItems is not safe under concurrent requests: a transaction that fails
   its condition restores a snapshot of the table taken before it started, which can undo a
@@ -12,18 +12,32 @@ Two things moto_server does differently from AWS, fixed here:
 - Werkzeug's development server closes the connection after every response. DynamoDB keeps
   connections open, and the functions rely on that (a pooled connection, a connection opened
   during init): this server speaks HTTP/1.1 keep-alive, one thread per connection.
+- moto ignores TransactWriteItems' ClientRequestToken. DynamoDB answers a repeated token (same
+  request, within 10 minutes) with the first call's success without writing again; a retry
+  after a lost answer relies on that. Emulated here.
+
+And one thing AWS does that moto never does on its own: cancel a transaction because another
+one was writing the same item (TransactionConflict). A test arms it for its table:
+
+    POST /_emulation/transaction-conflicts {"table": "...", "conflicts": 3}
+
+cancels that table's next 3 transactions that way; the answer (also to {"table": "..."}
+alone) is {"remaining": n}.
 
     dynamodb_local.py --port 8000 [--host 127.0.0.1] [--tls-cert server.crt --tls-key server.key]
 
 With a certificate it serves HTTPS, for the tests of which roots the SDK clients trust.
 """
 import argparse
+import hashlib
 import io
+import json
 import os
 import signal
 import ssl
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
@@ -33,17 +47,89 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
+TRANSACT_WRITE = "DynamoDB_20120810.TransactWriteItems"
+IDEMPOTENCY_SECONDS = 600
+JSON_HEADERS = [("Content-Type", "application/x-amz-json-1.0")]
+
+
 class Serialised:
-    """A WSGI wrapper that lets one request at a time into the application."""
+    """A WSGI wrapper that lets one request at a time into the application, and adds what
+    moto lacks of TransactWriteItems (see the module's doc)."""
 
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
+        self.tokens = {}  # ClientRequestToken -> (request digest, when, status, headers, body)
+        self.conflicts = {}  # table -> transactions still to cancel with TransactionConflict
 
     def __call__(self, environ, start_response):
         with self.lock:
+            if environ["PATH_INFO"] == "/_emulation/transaction-conflicts":
+                return self.arm(environ, start_response)
+            if environ.get("HTTP_X_AMZ_TARGET") == TRANSACT_WRITE:
+                return self.transact_write(environ, start_response)
             # moto answers with in-memory bodies; materialise them inside the lock.
             return list(self.app(environ, start_response))
+
+    def arm(self, environ, start_response):
+        request = json.loads(environ["wsgi.input"].read() or b"{}")
+        table = request["table"]
+        if "conflicts" in request:
+            self.conflicts[table] = int(request["conflicts"])
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"remaining": self.conflicts.get(table, 0)}).encode()]
+
+    def transact_write(self, environ, start_response):
+        body = environ["wsgi.input"].read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        request = json.loads(body or b"{}")
+        token = request.pop("ClientRequestToken", None)
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        now = time.monotonic()
+        self.tokens = {
+            t: seen for t, seen in self.tokens.items() if now - seen[1] < IDEMPOTENCY_SECONDS
+        }
+        if token in self.tokens:
+            seen_digest, _, status, headers, payload = self.tokens[token]
+            if seen_digest != digest:
+                return self.error(
+                    start_response,
+                    "IdempotentParameterMismatchException",
+                    "The request uses the same client token as a previous, but non-identical request.",
+                )
+            start_response(status, headers)
+            return [payload]
+        items = request.get("TransactItems", [])
+        tables = {op.get("TableName") for item in items for op in item.values()}
+        armed = [t for t in tables if self.conflicts.get(t, 0) > 0]
+        if armed:
+            self.conflicts[armed[0]] -= 1
+            reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]
+            reasons += [{"Code": "None"}] * (len(items) - 1)
+            return self.error(
+                start_response,
+                "TransactionCanceledException",
+                "Transaction cancelled, please refer cancellation reasons for specific reasons "
+                f"[{', '.join(r['Code'] for r in reasons)}]",
+                CancellationReasons=reasons,
+            )
+        answer = {}
+
+        def capture(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = status, headers
+            return lambda data: None
+
+        payload = b"".join(self.app(environ, capture))
+        if token and answer["status"].startswith("200"):
+            self.tokens[token] = (digest, now, answer["status"], answer["headers"], payload)
+        start_response(answer["status"], answer["headers"])
+        return [payload]
+
+    @staticmethod
+    def error(start_response, kind, message, **extra):
+        start_response("400 Bad Request", JSON_HEADERS)
+        body = {"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": message, **extra}
+        return [json.dumps(body).encode()]
 
 
 def handler_for(app, tls):

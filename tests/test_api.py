@@ -119,9 +119,11 @@ def test_logs_carry_request_ids_and_never_secrets(api):
     log = api.log()
     for secret in [password, body["token"], signed_in["token"], api.secret, "$argon2id$"]:
         assert secret not in log
-    records = [json.loads(line) for line in log.splitlines() if line.startswith('{"level"')]
+    records = [json.loads(line) for line in log.splitlines() if line.startswith('{"timestamp"')]
     signed_up = [r for r in records if r["fields"].get("message") == "user signed up"]
     assert signed_up and all(r["span"]["requestId"] for r in signed_up)
+    # Without a timestamp Lambda would file every line as INFO, whatever its level.
+    assert all(r["timestamp"].endswith("Z") and r["level"] for r in records)
 
 
 def test_signout_ends_the_session(api):

@@ -108,3 +108,43 @@ def test_the_cache_is_valkey_serverless_behind_tls_in_private_subnets():
 def test_no_secret_looking_defaults():
     text = (ROOT / "template.yaml").read_text() + (ROOT / "samconfig.toml").read_text()
     assert not re.search(r"(?i)(password|secret|token)\s*[:=]\s*['\"]?[A-Za-z0-9+/]{24,}", text)
+
+
+def fn_cidr(block, count, host_bits):
+    """CloudFormation's Fn::Cidr: `count` blocks of 2**host_bits addresses from the start of
+    `block`, or ValueError where they do not fit (the stack would fail to deploy)."""
+    import ipaddress
+
+    network = ipaddress.ip_network(block, strict=False)
+    prefix = 32 - host_bits
+    if prefix < network.prefixlen or count > 2 ** (prefix - network.prefixlen):
+        raise ValueError(f"{count} /{prefix} blocks do not fit in {block}")
+    return [str(s) for s in list(network.subnets(new_prefix=prefix))[:count]]
+
+
+def test_every_allowed_vpc_range_holds_its_subnets():
+    pattern = re.compile(TEMPLATE["Parameters"]["VpcCidr"]["AllowedPattern"])
+    subnets = [RESOURCES[n]["Properties"]["CidrBlock"] for n in ("PrivateSubnetA", "PrivateSubnetB")]
+    for prefix in range(16, 29):  # what a VPC may be
+        block = f"10.42.0.0/{prefix}"
+        allowed = bool(pattern.match(block))
+        try:
+            expanded = [fn_cidr(block, *s["Select"][1]["Cidr"][1:])[s["Select"][0]] for s in subnets]
+        except (ValueError, IndexError):
+            expanded = None
+        assert allowed == (expanded is not None), f"{block}: allowed {allowed}, subnets {expanded}"
+        if expanded:
+            assert len(set(expanded)) == 2, "two distinct subnets"
+    assert pattern.match(TEMPLATE["Parameters"]["VpcCidr"]["Default"])
+
+
+def test_lambda_keeps_its_start_and_report_lines():
+    logging = TEMPLATE["Globals"]["Function"]["LoggingConfig"]
+    assert logging["LogFormat"] == "JSON"
+    assert logging["SystemLogLevel"] in ("INFO", "DEBUG")
+
+
+def test_the_table_forgets_lock_records_through_its_ttl():
+    (table,) = [r for r in RESOURCES.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    ttl = table["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expiresAt", "Enabled": True}

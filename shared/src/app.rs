@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::cache::{Admission, Cache, Route, SessionId};
 use crate::config::{self, Config, ConfigError, SecretSource};
-use crate::domain::{Email, User};
+use crate::domain::User;
+use crate::lockout::LockPolicy;
 use crate::password::PasswordHasher;
 use crate::store::DynamoUserStore;
 use crate::token::IssuedToken;
@@ -19,6 +20,7 @@ pub struct App<S = DynamoUserStore> {
     pub cache: Cache,
     pub tokens: TokenService,
     pub hasher: PasswordHasher,
+    pub lockout: LockPolicy,
 }
 
 /// What a function gets ready during init, while it waits for its signing key.
@@ -88,6 +90,7 @@ impl<S> App<S> {
             cache,
             tokens: TokenService::new(&config.tokens),
             hasher: PasswordHasher::new(),
+            lockout: config.lockout,
         })
     }
 }
@@ -106,24 +109,15 @@ impl<S> App<S> {
         self.tokens.issue(user, &session)
     }
 
-    /// Applies the client's rate limit and, for sign-in, the account's lock. Fails open:
-    /// with Redis unreachable every request is admitted and a warning is logged.
-    pub async fn admit(
-        &self,
-        route: Route,
-        request: &Request,
-        account: Option<&Email>,
-    ) -> Result<(), ApiError> {
-        match self
-            .cache
-            .admit(route, http::client_ip(request), account)
-            .await
-        {
+    /// Applies the client address's rate limit. Fails open: with Redis unreachable every
+    /// request is admitted and a warning is logged. (The per-account sign-in lock does not
+    /// depend on Redis: it lives in the store, [`crate::lockout`].)
+    pub async fn admit(&self, route: Route, request: &Request) -> Result<(), ApiError> {
+        match self.cache.admit(route, http::client_ip(request)).await {
             Ok(Admission::Allowed) => Ok(()),
             Ok(Admission::RateLimited { retry_after }) => {
                 Err(ApiError::RateLimited { retry_after })
             }
-            Ok(Admission::Locked { retry_after }) => Err(ApiError::AccountLocked { retry_after }),
             Err(err) => {
                 tracing::warn!(error = %err, "throttling unavailable; admitting the request");
                 Ok(())

@@ -10,6 +10,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
 use crate::cache::{CacheSettings, RateLimit};
+use crate::lockout::LockPolicy;
 
 mod trust;
 
@@ -55,6 +56,7 @@ pub struct Config {
     /// `redis://` locally, `rediss://` (TLS) to ElastiCache.
     pub redis_url: String,
     pub cache: CacheSettings,
+    pub lockout: LockPolicy,
 }
 
 /// `REDIS_URL` may carry a password (`rediss://user:pass@host`), so it is not printed.
@@ -65,6 +67,7 @@ impl std::fmt::Debug for Config {
             .field("tokens", &self.tokens)
             .field("redis_url", &"<redacted>")
             .field("cache", &self.cache)
+            .field("lockout", &self.lockout)
             .finish()
     }
 }
@@ -163,10 +166,26 @@ impl Config {
                 )?),
             },
         };
+        let lockout = LockPolicy {
+            threshold: number(
+                &var,
+                "ACCOUNT_LOCK_THRESHOLD",
+                LockPolicy::default().threshold,
+                2..=100,
+            )?,
+            cap_millis: 1000
+                * number(
+                    &var,
+                    "ACCOUNT_LOCK_MAX_SECONDS",
+                    LockPolicy::default().cap_millis / 1000,
+                    1..=86_400,
+                )?,
+        };
         Ok(Self {
             table_name,
             redis_url,
             cache,
+            lockout,
             tokens: TokenSettings {
                 secret: JwtSecret::new(secret)?,
                 issuer: var("TOKEN_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod lambda;
+pub mod lockout;
 pub mod password;
 pub mod store;
 pub mod token;

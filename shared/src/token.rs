@@ -52,12 +52,23 @@ impl VerifiedClaims {
     }
 }
 
-/// A freshly issued token and its lifetime, as sign-up and sign-in return them.
-#[derive(Debug, Serialize)]
+/// A freshly issued token and its lifetime, as sign-up and sign-in return them. `Debug` does
+/// not print the token: a stray `?issued` in a log line must not hand out a credential.
+#[derive(Serialize)]
 pub struct IssuedToken {
     pub token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 pub struct TokenService {
@@ -164,6 +175,17 @@ mod tests {
             created_at: now,
             last_login: now,
         }
+    }
+
+    #[test]
+    fn an_issued_token_does_not_print_its_token() {
+        let service = TokenService::new(&settings(SECRET, "iss", 60));
+        let issued = service
+            .issue(&user(), &crate::cache::SessionId::random())
+            .unwrap();
+        let printed = format!("{issued:?}");
+        assert!(!printed.contains(&issued.token), "{printed}");
+        assert!(printed.contains("redacted"), "{printed}");
     }
 
     fn payload(token: &str) -> Value {

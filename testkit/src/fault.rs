@@ -27,8 +27,14 @@ pub enum Fault {
     /// Requests reach the server, but its answers are dropped and the connection closed: the
     /// server may have committed what the client will see as a failure.
     DropResponses,
+    /// [`Fault::DropResponses`] for the next answer only; then bytes flow again: an answer
+    /// lost once, after the server acted, and the client's retry.
+    DropNextResponse,
     /// Connections are closed as soon as they carry anything: a server that went away.
     Reset,
+    /// Answers pass with the first bytes replaced by the second (same length) wherever they
+    /// occur in a chunk: a response the client cannot parse, carrying the server's real data.
+    Rewrite(&'static [u8], &'static [u8]),
 }
 
 /// Listens on a free loopback port and forwards to `upstream` under the current [`Fault`].
@@ -125,7 +131,12 @@ async fn pump(
             };
             let current = *fault.lock().unwrap();
             let at = match current {
-                Fault::None => Instant::now(),
+                Fault::Rewrite(from, to) if direction == Direction::Response => {
+                    assert_eq!(from.len(), to.len(), "a rewrite keeps lengths");
+                    replace_all(&mut buffer[..n], from, to);
+                    Instant::now()
+                }
+                Fault::None | Fault::Rewrite(..) => Instant::now(),
                 Fault::Delay(delay) => {
                     tokio::time::sleep(delay).await;
                     Instant::now()
@@ -133,7 +144,11 @@ async fn pump(
                 Fault::Latency(latency) => Instant::now() + latency,
                 Fault::Blackhole => continue,
                 Fault::DropResponses if direction == Direction::Response => return,
-                Fault::DropResponses => Instant::now(),
+                Fault::DropNextResponse if direction == Direction::Response => {
+                    *fault.lock().unwrap() = Fault::None;
+                    return;
+                }
+                Fault::DropResponses | Fault::DropNextResponse => Instant::now(),
                 Fault::Reset => return,
             };
             if queue.send((at, buffer[..n].to_vec())).is_err() {
@@ -150,4 +165,13 @@ async fn pump(
         }
     };
     tokio::join!(reader, writer);
+}
+
+fn replace_all(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    let mut at = 0;
+    while let Some(found) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        let start = at + found;
+        bytes[start..start + to.len()].copy_from_slice(to);
+        at = start + to.len();
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod fault;
 pub mod fuzz;
+pub mod logs;
 pub mod moto;
 pub mod redis;
 pub mod tls;
@@ -136,6 +137,16 @@ impl TestEnv {
             .await
             .unwrap();
         output.items().to_vec()
+    }
+
+    /// The sign-in attempts counted on `email`'s lock record (0 when it has none).
+    pub async fn lock_failures(&self, email: &str) -> u64 {
+        let key = format!("LOCK#{}", Email::parse(email).unwrap());
+        self.items()
+            .await
+            .iter()
+            .find(|item| item["pk"].as_s().unwrap() == &key)
+            .map_or(0, |item| item["failures"].as_n().unwrap().parse().unwrap())
     }
 
     /// Every item key in the table, sorted.

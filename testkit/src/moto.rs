@@ -205,3 +205,28 @@ pub async fn fresh_table() -> (Client, String) {
     create_table(&client, &table).await;
     (client, table)
 }
+
+/// Arms the local server to cancel `table`'s next `conflicts` transactions with
+/// TransactionConflict, as DynamoDB does when another transaction writes the same item
+/// (`None`: only asks). Returns how many are still to come.
+pub fn transaction_conflicts(table: &str, conflicts: Option<u32>) -> u32 {
+    use std::io::{Read, Write};
+    let mut body = serde_json::json!({ "table": table });
+    if let Some(n) = conflicts {
+        body["conflicts"] = n.into();
+    }
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server().port)).unwrap();
+    write!(
+        stream,
+        "POST /_emulation/transaction-conflicts HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let json = answer.split("\r\n\r\n").nth(1).unwrap();
+    let value: serde_json::Value = serde_json::from_str(json).unwrap();
+    u32::try_from(value["remaining"].as_u64().unwrap()).unwrap()
+}

@@ -45,6 +45,16 @@ impl RedisServer {
         *self.child.lock().unwrap() = Some(child);
     }
 
+    /// `FLUSHALL`: every key gone, as after a failover to an empty replica.
+    pub fn flush_all(&self) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.write_all(b"*1\r\n$8\r\nFLUSHALL\r\n").unwrap();
+        let mut reply = [0u8; 5];
+        stream.read_exact(&mut reply).unwrap();
+        assert_eq!(&reply, b"+OK\r\n");
+    }
+
     /// Kills it, as a crash or a network partition would.
     pub fn kill(&self) {
         if let Some(mut child) = self.child.lock().unwrap().take() {

@@ -66,3 +66,21 @@ async fn a_slow_redis_does_not_stop_sign_in() {
         started.elapsed()
     );
 }
+
+/// A credential read whose answer cannot be parsed is an outage (503), and what is logged
+/// about it names the failure, never the response: its body holds the password hash.
+#[tokio::test]
+async fn an_unreadable_credential_record_is_logged_without_its_hash() {
+    let faulty = env_with_faults().await;
+    faulty.env.seed_user("hello@world.com", PASSWORD).await;
+    faulty
+        .dynamodb
+        .set(Fault::Rewrite(b"{\"Item\"", b"[\"Item\""));
+    let (logs, _guard) = testkit::logs::Logs::capture();
+    let response = sign_in(&faulty).await;
+    let logged = logs.text();
+    assert_error(&response, 500, "Internal server error", 5000);
+    assert!(!logged.contains("argon2"), "a hash in the logs: {logged}");
+    assert!(!logged.contains("passwordHash"), "{logged}");
+    assert!(logged.contains("could not be read (HTTP 200)"), "{logged}");
+}

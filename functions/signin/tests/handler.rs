@@ -251,13 +251,15 @@ mod throttling {
         assert_eq!(other.await.status(), 401);
     }
 
-    /// Failures racing on one account are all counted: no lost increments.
-    #[tokio::test]
-    async fn parallel_failures_are_counted_exactly() {
+    /// Guesses racing on one account: each is counted before its password is checked, so
+    /// however many run at once, exactly the threshold's worth are checked and the rest are
+    /// refused without password work (a check made before counting let all 64 through).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn parallel_guesses_get_exactly_five_password_checks() {
         let env = std::sync::Arc::new(env().await);
         let email = unique_email();
         env.seed_user(&email, PASSWORD).await;
-        let tasks: Vec<_> = (0..24)
+        let tasks: Vec<_> = (0..64)
             .map(|_| {
                 let env = env.clone();
                 let email = email.clone();
@@ -267,18 +269,81 @@ mod throttling {
                 })
             })
             .collect();
-        let mut refused = 0;
+        let (mut checked, mut locked) = (0, 0);
         for task in tasks {
             match task.await.unwrap() {
-                401 => refused += 1,
-                429 => {}
+                401 => checked += 1,
+                429 => locked += 1,
                 other => panic!("unexpected {other}"),
             }
         }
-        let account = shared::domain::Email::parse(&email).unwrap();
-        let counted = env.app.cache.failure_count(&account).await.unwrap();
-        assert_eq!(counted, refused, "every refused attempt counted once");
-        assert!(refused >= 5, "the lock starts only after five failures");
+        assert_eq!((checked, locked), (5, 59));
+        assert_eq!(
+            env.lock_failures(&email).await,
+            5,
+            "every check counted once"
+        );
+    }
+
+    /// The lock lives in DynamoDB: neither a flushed nor a dead Redis lifts it.
+    #[tokio::test]
+    async fn the_lock_survives_a_redis_flush_and_a_redis_outage() {
+        let redis = RedisServer::start();
+        let env = env_with(&redis.url(), &[]).await;
+        let (known, unknown) = (unique_email(), unique_email());
+        env.seed_user(&known, PASSWORD).await;
+        for email in [&known, &unknown] {
+            for _ in 0..5 {
+                let response = signin::handle(&env.app, signin_from(IP, email, "wrong")).await;
+                assert_eq!(response.status(), 401);
+            }
+        }
+        redis.flush_all();
+        for email in [&known, &unknown] {
+            let after_flush = signin::handle(&env.app, signin_from(IP, email, PASSWORD)).await;
+            assert_error(
+                &after_flush,
+                429,
+                "Too many failed sign-in attempts; try again later",
+                4291,
+            );
+        }
+        redis.kill();
+        for email in [&known, &unknown] {
+            let redis_down = signin::handle(&env.app, signin_from(IP, email, PASSWORD)).await;
+            assert_eq!(redis_down.status(), 429, "locked with Redis down");
+        }
+    }
+
+    /// With Redis down the per-address rate limit is gone, but the account lock still
+    /// bounds the guesses: five checked, then locked.
+    #[tokio::test]
+    async fn without_redis_an_account_still_gets_only_five_guesses() {
+        let redis = RedisServer::start();
+        let env = env_with(&redis.url(), &[]).await;
+        let email = unique_email();
+        env.seed_user(&email, PASSWORD).await;
+        redis.kill();
+        let mut statuses = Vec::new();
+        for _ in 0..8 {
+            let response = signin::handle(&env.app, signin_from(IP, &email, "wrong")).await;
+            statuses.push(response.status().as_u16());
+        }
+        assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+    }
+
+    /// The operator's levers: a higher threshold and a shorter longest lock.
+    #[tokio::test]
+    async fn the_threshold_is_configurable() {
+        let server = RedisServer::start();
+        let env = env_with(&server.url(), &[("ACCOUNT_LOCK_THRESHOLD", "7")]).await;
+        let email = unique_email();
+        let mut statuses = Vec::new();
+        for _ in 0..8 {
+            let response = signin::handle(&env.app, signin_from(IP, &email, "wrong")).await;
+            statuses.push(response.status().as_u16());
+        }
+        assert_eq!(statuses, [401, 401, 401, 401, 401, 401, 401, 429]);
     }
 
     fn rand_octet() -> u8 {

@@ -12,6 +12,9 @@ pub async fn handle<S: UserStore>(app: &App<S>, request: Request) -> Response<Bo
 }
 
 async fn signup<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedToken, ApiError> {
+    // Before parsing: the password rule (zxcvbn) costs milliseconds on long inputs, so even a
+    // body that will be refused spends the client's token.
+    app.admit(Route::Signup, request).await?;
     let NewUser {
         email,
         first_name,
@@ -19,7 +22,6 @@ async fn signup<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedT
         phones,
         password,
     } = NewUser::parse(&http::json_object(request)?)?;
-    app.admit(Route::Signup, request, None).await?;
     let digest = app.hasher.hash(password).await?;
     let now = Timestamp::now();
     let user = User {

@@ -86,3 +86,45 @@ async fn a_partitioned_redis_does_not_stop_sign_up() {
     );
     assert_eq!(faulty.env.keys().await.len(), 2);
 }
+
+/// The server commits, the answer is lost once, the SDK retries: the retry carries the same
+/// idempotency token, so it is answered as the success it was, not as a conflict with the
+/// user it just created (409 to the very client that created it).
+#[tokio::test]
+async fn an_answer_lost_once_is_retried_into_the_creator_s_success() {
+    let faulty = env_with_faults().await;
+    faulty.dynamodb.set(Fault::DropNextResponse);
+    let (status, body) = json(&signup::handle(&faulty.env.app, event("signup")).await);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        faulty.dynamodb.connections(),
+        2,
+        "the answer was lost, the SDK retried"
+    );
+    assert_eq!(faulty.env.keys().await.len(), 2);
+    faulty.env.assert_no_partial_user().await;
+}
+
+/// DynamoDB cancels a transaction that meets another one on the same item
+/// (TransactionConflict); sign-up retries that a bounded number of times, then answers 503:
+/// an overloaded key is an outage, not a bug.
+#[tokio::test]
+async fn transaction_conflicts_are_retried_a_bounded_number_of_times() {
+    use shared::store::CONFLICT_RETRIES;
+    use testkit::moto::transaction_conflicts;
+
+    let env = testkit::env().await;
+    transaction_conflicts(&env.table, Some(2));
+    let (status, body) = json(&signup::handle(&env.app, signup_as("first@world.com")).await);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(transaction_conflicts(&env.table, None), 0, "both retried");
+
+    transaction_conflicts(&env.table, Some(100));
+    let response = signup::handle(&env.app, signup_as("second@world.com")).await;
+    assert_error(&response, 503, "Service unavailable", 5030);
+    let tries = 100 - transaction_conflicts(&env.table, None);
+    assert_eq!(tries, 1 + CONFLICT_RETRIES);
+    transaction_conflicts(&env.table, Some(0));
+    assert_eq!(env.keys().await.len(), 2, "only the first user");
+    env.assert_no_partial_user().await;
+}

@@ -193,3 +193,25 @@ async fn an_unreachable_store_answers_503_json() {
     let response = signup::handle(&app, event("signup")).await;
     assert_error(&response, 503, "Service unavailable", 5030);
 }
+
+/// The client's token is taken before the body is parsed: a refused body with a long password
+/// (the strength check costs milliseconds) still spends one, so it cannot be sent for free.
+#[tokio::test]
+async fn invalid_bodies_spend_the_rate_limit_too() {
+    let limits = [
+        ("RATE_LIMIT_CAPACITY", "2"),
+        ("RATE_LIMIT_REFILL_PER_SECOND", "1"),
+    ];
+    let redis = testkit::redis::RedisServer::start();
+    let env = testkit::env_with(&redis.url(), &limits).await;
+    let weak = format!(
+        r#"{{"firstName": "A", "lastName": "B", "email": "not an e-mail", "phones": [], "password": "{}"}}"#,
+        "a".repeat(4096)
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = signup::handle(&env.app, with_body(event("signup"), &weak)).await;
+        statuses.push(json(&response).0);
+    }
+    assert_eq!(statuses, [400, 400, 429]);
+}

@@ -1,10 +1,10 @@
 //! Redis/Valkey: the short-lived, hot state next to DynamoDB. Sessions (what makes a token
-//! revocable), brute-force throttling and the profile cache. Users themselves never live here.
+//! revocable), per-address rate limits and the profile cache. Users themselves never live here.
 //!
 //! Keys are hash-tagged so every multi-key operation stays in one slot, as ElastiCache
 //! Serverless (cluster mode) requires: `{u:<user id>}:…` for a user's sessions and profile,
-//! `{a:<email>}:…` for an account's failure counter and lock, `{ip:<address>}:…` for a
-//! client's rate-limit buckets.
+//! `{ip:<address>}:…` for a client's rate-limit buckets. The per-account sign-in lock is not
+//! here: it must survive a flush or an outage, so it lives in DynamoDB ([`crate::lockout`]).
 
 mod connection;
 mod profile;
@@ -51,7 +51,7 @@ pub struct CacheSettings {
 pub struct Cache {
     connections: Arc<Connections>,
     settings: CacheSettings,
-    scripts: Arc<throttle::Scripts>,
+    scripts: Arc<sessions::SessionScripts>,
 }
 
 /// Redis answers in well under a millisecond; anything slower is an outage, and a request
@@ -73,7 +73,7 @@ impl Cache {
         Ok(Self {
             connections: Arc::new(Connections::new(client, config)?),
             settings,
-            scripts: Arc::new(throttle::Scripts::new()),
+            scripts: Arc::new(sessions::SessionScripts::new()),
         })
     }
 
@@ -84,7 +84,7 @@ impl Cache {
         Ok(Self {
             connections: Arc::new(Connections::in_process(answer)?),
             settings,
-            scripts: Arc::new(throttle::Scripts::new()),
+            scripts: Arc::new(sessions::SessionScripts::new()),
         })
     }
 

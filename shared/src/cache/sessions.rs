@@ -82,7 +82,6 @@ impl Cache {
         let now = Timestamp::now().unix();
         let expires = now.saturating_add_unsigned(ttl_seconds);
         self.scripts
-            .sessions
             .start
             .key(sessions_key(user.id))
             .arg(session.as_str())

@@ -1,20 +1,8 @@
-//! Brute-force protection: a token bucket per client IP and route, and a per-account failure
-//! counter that locks the account with exponential back-off. Callers fail open on errors:
-//! throttling must never be the reason a legitimate sign-in fails.
-
-use redis::Script;
+//! Rate limiting: a token bucket per client IP and route. Callers fail open on errors: a
+//! cache outage must never be the reason a legitimate request fails. (The per-account lock,
+//! which must not fail open, is in [`crate::lockout`].)
 
 use super::{Cache, CacheError};
-use crate::domain::Email;
-
-/// Consecutive failures before the first lock.
-pub const LOCK_THRESHOLD: u32 = 5;
-/// The first lock; each further failure doubles it…
-pub const LOCK_BASE_SECONDS: u64 = 1;
-/// …up to this.
-pub const LOCK_CAP_SECONDS: u64 = 15 * 60;
-/// Failures older than this no longer count.
-const FAILURE_MEMORY_SECONDS: u64 = 24 * 60 * 60;
 
 /// A token bucket: `capacity` requests at once, refilled at `refill_per_second`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,7 +41,6 @@ impl Route {
 pub enum Admission {
     Allowed,
     RateLimited { retry_after: u64 },
-    Locked { retry_after: u64 },
 }
 
 /// Takes a token if there is one; otherwise returns the milliseconds until there will be.
@@ -74,43 +61,8 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(capacity * 1000 / rate) + 1000)
 return wait
 ";
 
-/// Counts a failure atomically (no lost increments under concurrency) and, from the
-/// threshold on, locks the account for base * 2^(failures - threshold) seconds, capped.
-const RECORD_FAILURE: &str = r"
-local failures = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-local threshold = tonumber(ARGV[1])
-if failures < threshold then return 0 end
-local seconds = math.min(tonumber(ARGV[2]) * 2 ^ (failures - threshold), tonumber(ARGV[3]))
-seconds = math.floor(seconds)
-redis.call('SET', KEYS[2], failures, 'EX', seconds)
-return seconds
-";
-
-pub(super) struct Scripts {
-    pub(super) sessions: super::sessions::SessionScripts,
-    record_failure: Script,
-}
-
-impl Scripts {
-    pub(super) fn new() -> Self {
-        Self {
-            sessions: super::sessions::SessionScripts::new(),
-            record_failure: Script::new(RECORD_FAILURE),
-        }
-    }
-}
-
 fn bucket_key(route: Route, client: &str) -> String {
     format!("{{ip:{client}}}:{}", route.name())
-}
-
-fn failures_key(account: &Email) -> String {
-    format!("{{a:{account}}}:failures")
-}
-
-fn lock_key(account: &Email) -> String {
-    format!("{{a:{account}}}:lock")
 }
 
 fn ceil_seconds(millis: i64) -> u64 {
@@ -118,70 +70,24 @@ fn ceil_seconds(millis: i64) -> u64 {
 }
 
 impl Cache {
-    /// One round trip: take a token from the client's bucket and read the account's lock.
-    /// A locked account is refused before any password work, whether or not it exists.
-    pub async fn admit(
-        &self,
-        route: Route,
-        client: &str,
-        account: Option<&Email>,
-    ) -> Result<Admission, CacheError> {
+    /// One round trip: take a token from the client's bucket.
+    pub async fn admit(&self, route: Route, client: &str) -> Result<Admission, CacheError> {
         let limit = self.settings.rate_limit;
-        let mut pipe = redis::pipe();
-        pipe.cmd("EVAL")
+        let wait: i64 = redis::cmd("EVAL")
             .arg(TAKE_TOKEN)
             .arg(1)
             .arg(bucket_key(route, client))
             .arg(limit.capacity)
-            .arg(limit.refill_per_second);
-        if let Some(account) = account {
-            pipe.cmd("PTTL").arg(lock_key(account));
-        }
-        let replies: Vec<i64> = pipe.query_async(&mut self.connection()).await?;
-        let wait = replies.first().copied().unwrap_or(0);
-        let lock = replies.get(1).copied().unwrap_or(0);
-        Ok(if lock > 0 {
-            Admission::Locked {
-                retry_after: ceil_seconds(lock),
-            }
-        } else if wait > 0 {
+            .arg(limit.refill_per_second)
+            .query_async(&mut self.connection())
+            .await?;
+        Ok(if wait > 0 {
             Admission::RateLimited {
                 retry_after: ceil_seconds(wait),
             }
         } else {
             Admission::Allowed
         })
-    }
-
-    /// Records a failed sign-in; returns the lock it started, in seconds (0: none yet).
-    pub async fn record_failure(&self, account: &Email) -> Result<u64, CacheError> {
-        let seconds: u64 = self
-            .scripts
-            .record_failure
-            .key(failures_key(account))
-            .key(lock_key(account))
-            .arg(LOCK_THRESHOLD)
-            .arg(LOCK_BASE_SECONDS)
-            .arg(LOCK_CAP_SECONDS)
-            .arg(FAILURE_MEMORY_SECONDS)
-            .invoke_async(&mut self.connection())
-            .await?;
-        Ok(seconds)
-    }
-
-    /// Consecutive failed sign-ins currently counted for an account.
-    pub async fn failure_count(&self, account: &Email) -> Result<u64, CacheError> {
-        let count: Option<u64> = redis::cmd("GET")
-            .arg(failures_key(account))
-            .query_async(&mut self.connection())
-            .await?;
-        Ok(count.unwrap_or(0))
-    }
-
-    /// A successful sign-in: the failures were not consecutive after all.
-    pub async fn clear_failures(&self, account: &Email) -> Result<(), CacheError> {
-        self.delete(&[failures_key(account), lock_key(account)])
-            .await
     }
 }
 
@@ -190,10 +96,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_account_s_keys_share_a_slot_and_routes_have_their_own_bucket() {
-        let email = Email::parse("a@b.co").unwrap();
-        assert!(failures_key(&email).starts_with("{a:a@b.co}"));
-        assert!(lock_key(&email).starts_with("{a:a@b.co}"));
+    fn routes_have_their_own_bucket() {
         assert_ne!(
             bucket_key(Route::Signin, "1.2.3.4"),
             bucket_key(Route::Signup, "1.2.3.4")

@@ -1,19 +1,28 @@
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use aws_sdk_dynamodb::Client;
 
-use super::item::{self, BadItem, PK};
+use super::item::{self, BadItem, Item, EXPIRES_AT, PK};
 use super::{StoreError, StoredCredentials, UserStore};
 use crate::domain::{Email, Timestamp, User, UserId};
+use crate::lockout::{now_millis, Attempt, LockPolicy, LockState, Outcome, Reservation};
 use crate::password::PasswordDigest;
 
 /// How often a sign-up retries when DynamoDB cancels its transaction because another one was
-/// writing the same key; the retry then sees the winner's item and answers 409.
-const CONFLICT_RETRIES: u32 = 4;
+/// writing the same key; the retry then sees the winner's item and answers 409. Still
+/// conflicting after that is an overloaded key, answered 503.
+pub const CONFLICT_RETRIES: u32 = 4;
+
+/// Rounds of read-and-compare-and-set a reservation makes before it gives up; each lost round
+/// means another attempt on the same account won, so the account is at or near its lock.
+const RESERVE_ROUNDS: u32 = 8;
 
 #[derive(Clone)]
 pub struct DynamoUserStore {
@@ -36,7 +45,7 @@ impl DynamoUserStore {
         match tokio::time::timeout(limit, client.describe_endpoints().send()).await {
             Ok(Ok(_)) => tracing::debug!("DynamoDB connection opened at init"),
             Ok(Err(err)) => tracing::warn!(
-                error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err),
+                error = %describe(&err),
                 "DynamoDB warm-up failed; the first request will connect"
             ),
             Err(_) => tracing::warn!(
@@ -62,11 +71,17 @@ impl UserStore for DynamoUserStore {
     async fn create(&self, user: &User, digest: &PasswordDigest) -> Result<(), StoreError> {
         let profile = self.new_item_put(item::user_item(user))?;
         let credential = self.new_item_put(item::credential_item(user, digest.as_str()))?;
+        // The same token on every try, the SDK's own retries included: a try whose commit was
+        // acknowledged but whose answer was lost is then answered as a success, not as a
+        // conflict with itself (409 to the very client that created the user). The user id is
+        // new for every sign-up, so it names this sign-up and nothing else.
+        let token = user.id.to_string();
         let mut attempt = 0;
         loop {
             let result = self
                 .client
                 .transact_write_items()
+                .client_request_token(&token)
                 .transact_items(profile.clone())
                 .transact_items(credential.clone())
                 .send()
@@ -81,7 +96,12 @@ impl UserStore for DynamoUserStore {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                _ => return Err(classify(err)),
+                Cancelled::Conflict => {
+                    return Err(StoreError::Unavailable(
+                        format!("transaction still conflicting after {attempt} retries").into(),
+                    ))
+                }
+                Cancelled::Other => return Err(classify(err)),
             }
         }
     }
@@ -151,6 +171,191 @@ impl UserStore for DynamoUserStore {
             .map(|found| item::parse_user(&found).map_err(bad_item))
             .transpose()
     }
+
+    async fn reserve_attempt(
+        &self,
+        email: &Email,
+        policy: &LockPolicy,
+    ) -> Result<Reservation, StoreError> {
+        let key = item::lock_key(email);
+        // `None`: the record has not been read yet, so try the one-round-trip path first.
+        let mut seen: Option<Option<LockState>> = None;
+        for _ in 0..RESERVE_ROUNDS {
+            let now = now_millis();
+            let written = match &seen {
+                None => self.reserve_below_threshold(&key, policy, now).await?,
+                Some(current) => match policy.reserve(current.as_ref(), now) {
+                    Err(retry_after) => return Ok(Reservation::Locked { retry_after }),
+                    Ok(next) => self.replace_lock(&key, current.as_ref(), &next).await?,
+                },
+            };
+            match written {
+                Ok(failures) => return Ok(Reservation::Granted(Attempt { failures })),
+                Err(current) => seen = Some(current),
+            }
+        }
+        Ok(Reservation::Locked { retry_after: 1 })
+    }
+
+    async fn finish_attempt(
+        &self,
+        email: &Email,
+        policy: &LockPolicy,
+        attempt: Attempt,
+        outcome: Outcome,
+    ) -> Result<(), StoreError> {
+        // What the record was when the attempt was reserved; a failed or abandoned attempt
+        // writes only if `failures` is still that (LockPolicy::finish).
+        let assumed = LockState {
+            failures: attempt.failures,
+            ..LockState::default()
+        };
+        let Some(next) = policy.finish(&assumed, attempt, outcome, now_millis()) else {
+            return Ok(());
+        };
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, item::lock_key(email))
+            .update_expression("SET #f = :f, #u = :u, #v = #v + :one")
+            .expression_attribute_names("#f", "failures")
+            .expression_attribute_names("#u", "lockedUntil")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":f", number(next.failures))
+            .expression_attribute_values(":u", number(next.locked_until))
+            .expression_attribute_values(":one", number(1));
+        let update = match outcome {
+            // Whatever happened since: a success proves the user. Never re-creates a record
+            // that expired meanwhile.
+            Outcome::Succeeded => update
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#pk", PK),
+            Outcome::Failed | Outcome::Abandoned => update
+                .condition_expression("#f = :mine")
+                .expression_attribute_values(":mine", number(attempt.failures)),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(ctx))
+                if matches!(
+                    ctx.err(),
+                    UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+}
+
+/// A conditional lock write: the new `failures`, or the record as it was when the condition
+/// failed (`None`: there was none).
+type LockWrite = Result<u32, Option<LockState>>;
+
+impl DynamoUserStore {
+    /// One round trip for the common case, a count that stays below the threshold: increments
+    /// on condition that it does (below the threshold there is never a lock, see
+    /// [`LockState::locked_until`]). Otherwise hands back the record for [`Self::replace_lock`].
+    async fn reserve_below_threshold(
+        &self,
+        key: &AttributeValue,
+        policy: &LockPolicy,
+        now: u64,
+    ) -> Result<LockWrite, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, key.clone())
+            .update_expression(
+                "SET #f = if_not_exists(#f, :zero) + :one, #v = if_not_exists(#v, :zero) + :one, #e = :e",
+            )
+            .condition_expression(
+                "attribute_not_exists(#f) OR (#f < :free AND #e > :now)",
+            )
+            .expression_attribute_names("#f", "failures")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_values(":zero", number(0))
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":free", number(policy.free_attempts()))
+            .expression_attribute_values(":now", number(now / 1000))
+            .expression_attribute_values(
+                ":e",
+                number(now / 1000 + crate::lockout::FAILURE_MEMORY_SECONDS),
+            )
+            .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        lock_write(result.map(|output| output.attributes.unwrap_or_default()))
+    }
+
+    /// Writes `next` on condition that the record is still `current`.
+    async fn replace_lock(
+        &self,
+        key: &AttributeValue,
+        current: Option<&LockState>,
+        next: &LockState,
+    ) -> Result<LockWrite, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, key.clone())
+            .update_expression("SET #f = :f, #u = :u, #e = :e, #v = :v")
+            .expression_attribute_names("#f", "failures")
+            .expression_attribute_names("#u", "lockedUntil")
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":f", number(next.failures))
+            .expression_attribute_values(":u", number(next.locked_until))
+            .expression_attribute_values(":e", number(next.expires_at))
+            .expression_attribute_values(":v", number(next.version))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let update = match current {
+            None => update
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK),
+            Some(current) => update
+                .condition_expression("#v = :seen")
+                .expression_attribute_values(":seen", number(current.version)),
+        };
+        lock_write(
+            update
+                .send()
+                .await
+                .map(|output| output.attributes.unwrap_or_default()),
+        )
+    }
+}
+
+/// Reads a conditional lock write's answer: the count it wrote, or the record it found.
+fn lock_write(
+    result: Result<Item, SdkError<UpdateItemError, HttpResponse>>,
+) -> Result<LockWrite, StoreError> {
+    match result {
+        Ok(written) => {
+            let state = item::parse_lock(&written).map_err(bad_item)?;
+            Ok(Ok(state.failures))
+        }
+        Err(err) => {
+            if let Some(UpdateItemError::ConditionalCheckFailedException(failed)) =
+                err.as_service_error()
+            {
+                let current = failed.item().map(item::parse_lock).transpose();
+                return Ok(Err(current.map_err(bad_item)?));
+            }
+            Err(classify(err))
+        }
+    }
+}
+
+fn number(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
 }
 
 enum Cancelled {
@@ -188,10 +393,9 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Transport failures, timeouts, throttling and 5xx answers are temporary: 503. Anything else
 /// (a missing table, a malformed request) is our bug: 500.
-fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+fn classify<E>(err: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let temporary = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
@@ -210,13 +414,53 @@ where
         ),
         _ => false,
     };
-    let source = aws_sdk_dynamodb::error::DisplayErrorContext(err)
-        .to_string()
-        .into();
+    let source = describe(&err).into();
     if temporary {
         StoreError::Unavailable(source)
     } else {
         StoreError::Internal(source)
+    }
+}
+
+/// What went wrong with an SDK call, for logs: the kind of failure, the service's error code
+/// and message, the transport's own error. Never the HTTP response: its body can hold a
+/// credential record (`passwordHash`), which `DisplayErrorContext` would print whole.
+pub(crate) fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ConstructionFailure(_) => "the request could not be built".to_owned(),
+        SdkError::TimeoutError(_) => "timed out".to_owned(),
+        SdkError::DispatchFailure(failure) => {
+            let kind = if failure.is_timeout() {
+                "timeout"
+            } else if failure.is_io() {
+                "I/O error"
+            } else {
+                "connection error"
+            };
+            match failure.as_connector_error() {
+                Some(connector) => format!(
+                    "could not send the request ({kind}): {}",
+                    crate::error::ErrorChain(connector)
+                ),
+                None => format!("could not send the request ({kind})"),
+            }
+        }
+        SdkError::ResponseError(ctx) => format!(
+            "the response could not be read (HTTP {})",
+            ctx.raw().status()
+        ),
+        // No error code: an answer the SDK did not recognise, e.g. one it could not parse.
+        SdkError::ServiceError(ctx) => match ctx.err().code() {
+            Some(code) => format!("{code}: {}", ctx.err().message().unwrap_or("no message")),
+            None => format!(
+                "the response could not be read (HTTP {})",
+                ctx.raw().status()
+            ),
+        },
+        _ => "unknown SDK error".to_owned(),
     }
 }
 

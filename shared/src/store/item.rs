@@ -3,12 +3,15 @@
 //! - `EMAIL#<email>`: the credential record, `userId` and `passwordHash`. Its key is what
 //!   makes e-mails unique: it is written with `attribute_not_exists(pk)` in the same
 //!   transaction as the profile.
+//! - `LOCK#<email>`: the sign-in attempts of an e-mail, registered or not (`failures`,
+//!   `lockedUntil`, `version`), forgotten after a day through the table's TTL (`expiresAt`).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{CountryCode, Email, PersonName, Phone, Timestamp, User, UserId};
+use crate::lockout::LockState;
 
 pub const PK: &str = "pk";
 pub type Item = HashMap<String, AttributeValue>;
@@ -19,6 +22,27 @@ pub fn user_key(id: UserId) -> AttributeValue {
 
 pub fn email_key(email: &Email) -> AttributeValue {
     AttributeValue::S(format!("EMAIL#{email}"))
+}
+
+pub fn lock_key(email: &Email) -> AttributeValue {
+    AttributeValue::S(format!("LOCK#{email}"))
+}
+
+/// The TTL attribute (template.yaml's `TimeToLiveSpecification`), Unix seconds.
+pub const EXPIRES_AT: &str = "expiresAt";
+
+/// A lock record; attributes it does not have yet are zero.
+pub fn parse_lock(item: &Item) -> Result<LockState, BadItem> {
+    let field = |name| match item.get(name) {
+        None => Ok(0),
+        Some(_) => n::<u64>(item, name),
+    };
+    Ok(LockState {
+        failures: u32::try_from(field("failures")?).map_err(|_| BadItem("failures"))?,
+        locked_until: field("lockedUntil")?,
+        expires_at: field(EXPIRES_AT)?,
+        version: field("version")?,
+    })
 }
 
 pub fn user_item(user: &User) -> Item {

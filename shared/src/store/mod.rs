@@ -6,9 +6,10 @@ mod item;
 
 use std::future::Future;
 
-pub use dynamo::DynamoUserStore;
+pub use dynamo::{DynamoUserStore, CONFLICT_RETRIES};
 
 use crate::domain::{Email, Timestamp, User, UserId};
+use crate::lockout::{Attempt, LockPolicy, Outcome, Reservation};
 use crate::password::PasswordDigest;
 use crate::ApiError;
 
@@ -62,4 +63,21 @@ pub trait UserStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
     fn get(&self, id: UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Reserves a sign-in attempt on `email`'s lock, atomically, before any password work:
+    /// however many run at once, at most what `policy` allows are granted.
+    fn reserve_attempt(
+        &self,
+        email: &Email,
+        policy: &LockPolicy,
+    ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
+
+    /// Records how a granted attempt ended.
+    fn finish_attempt(
+        &self,
+        email: &Email,
+        policy: &LockPolicy,
+        attempt: Attempt,
+        outcome: Outcome,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

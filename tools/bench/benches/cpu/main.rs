@@ -50,6 +50,7 @@ fn app(profile: Profile) -> App<MemoryStore> {
             .expect("an in-process cache"),
         tokens: TokenService::new(&config.tokens),
         hasher: PasswordHasher::new(),
+        lockout: config.lockout,
     }
 }
 

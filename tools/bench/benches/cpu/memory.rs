@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use shared::domain::{Email, Timestamp, User, UserId};
+use shared::lockout::{now_millis, Attempt, LockPolicy, LockState, Outcome, Reservation};
 use shared::password::PasswordDigest;
 use shared::store::{StoreError, StoredCredentials, UserStore};
 
@@ -11,6 +12,7 @@ use shared::store::{StoreError, StoredCredentials, UserStore};
 pub struct MemoryStore {
     users: Mutex<HashMap<UserId, User>>,
     credentials: Mutex<HashMap<String, StoredCredentials>>,
+    locks: Mutex<HashMap<String, LockState>>,
 }
 
 impl MemoryStore {
@@ -73,5 +75,39 @@ impl UserStore for MemoryStore {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&id)
             .cloned())
+    }
+
+    async fn reserve_attempt(
+        &self,
+        email: &Email,
+        policy: &LockPolicy,
+    ) -> Result<Reservation, StoreError> {
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = email.to_string();
+        Ok(match policy.reserve(locks.get(&key), now_millis()) {
+            Ok(next) => {
+                locks.insert(key, next);
+                Reservation::Granted(Attempt {
+                    failures: next.failures,
+                })
+            }
+            Err(retry_after) => Reservation::Locked { retry_after },
+        })
+    }
+
+    async fn finish_attempt(
+        &self,
+        email: &Email,
+        policy: &LockPolicy,
+        attempt: Attempt,
+        outcome: Outcome,
+    ) -> Result<(), StoreError> {
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(current) = locks.get_mut(&email.to_string()) {
+            if let Some(next) = policy.finish(current, attempt, outcome, now_millis()) {
+                *current = next;
+            }
+        }
+        Ok(())
     }
 }

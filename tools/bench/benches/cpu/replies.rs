@@ -1,5 +1,5 @@
 //! Redis replies without Redis: every command the functions send is answered by its name with
-//! what a healthy server would say for a live session, an unlocked account and a full bucket.
+//! what a healthy server would say for a live session and a full bucket.
 
 use std::sync::Arc;
 
@@ -21,10 +21,9 @@ pub fn responder(profile: Profile) -> Responder {
     Arc::new(move |packed: &[u8]| {
         command_names(packed)
             .map(|name| match name {
-                // take-token script: no wait; the account's lock: none
+                // take-token script: no wait
                 b"EVAL" => Value::Int(0),
-                b"PTTL" => Value::Int(-2),
-                // start-session script, DEL of the failure counter
+                // start-session script
                 b"EVALSHA" => Value::Int(1),
                 b"DEL" => Value::Int(0),
                 b"SET" => Value::Okay,
