@@ -151,6 +151,12 @@ impl Config {
         let defaults = RateLimit::default();
         let cache = CacheSettings {
             profile_ttl_seconds: number(&var, "PROFILE_CACHE_TTL_SECONDS", 300, 1..=86_400)?,
+            max_idle: Duration::from_secs(number(
+                &var,
+                "REDIS_MAX_IDLE_SECONDS",
+                crate::cache::DEFAULT_MAX_IDLE_SECONDS,
+                1..=3600,
+            )?),
             rate_limit: RateLimit {
                 capacity: number(
                     &var,

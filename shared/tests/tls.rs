@@ -15,6 +15,7 @@ fn settings() -> CacheSettings {
     CacheSettings {
         profile_ttl_seconds: 60,
         rate_limit: RateLimit::default(),
+        max_idle: std::time::Duration::from_secs(300),
     }
 }
 

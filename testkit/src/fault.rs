@@ -43,6 +43,8 @@ pub struct FaultProxy {
     pub port: u16,
     fault: Arc<Mutex<Fault>>,
     connections: Arc<AtomicUsize>,
+    /// Connections numbered below this are silently dead ([`FaultProxy::drop_open_connections`]).
+    dead_below: Arc<AtomicUsize>,
 }
 
 impl FaultProxy {
@@ -54,6 +56,8 @@ impl FaultProxy {
         let shared = fault.clone();
         let connections = Arc::new(AtomicUsize::new(0));
         let accepted = connections.clone();
+        let dead_below = Arc::new(AtomicUsize::new(0));
+        let dead = dead_below.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -62,8 +66,12 @@ impl FaultProxy {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener).unwrap();
                 while let Ok((client, _)) = listener.accept().await {
-                    accepted.fetch_add(1, Ordering::SeqCst);
-                    tokio::spawn(relay(client, upstream_port, shared.clone()));
+                    let number = accepted.fetch_add(1, Ordering::SeqCst);
+                    let cut = Cut {
+                        number,
+                        dead_below: dead.clone(),
+                    };
+                    tokio::spawn(relay(client, upstream_port, shared.clone(), cut));
                 }
             });
         });
@@ -71,7 +79,15 @@ impl FaultProxy {
             port,
             fault,
             connections,
+            dead_below,
         }
+    }
+
+    /// Every connection open now goes silent for good, with no FIN or RST, as when a NAT or a
+    /// VPC interface forgets an idle flow; connections opened after this work.
+    pub fn drop_open_connections(&self) {
+        self.dead_below
+            .store(self.connections.load(Ordering::SeqCst), Ordering::SeqCst);
     }
 
     /// How many connections clients have opened through the proxy so far.
@@ -88,7 +104,20 @@ impl FaultProxy {
     }
 }
 
-async fn relay(client: TcpStream, upstream_port: u16, fault: Arc<Mutex<Fault>>) {
+/// A connection's place in the order of arrival, checked against the silent cut-off.
+#[derive(Clone)]
+struct Cut {
+    number: usize,
+    dead_below: Arc<AtomicUsize>,
+}
+
+impl Cut {
+    fn dead(&self) -> bool {
+        self.number < self.dead_below.load(Ordering::SeqCst)
+    }
+}
+
+async fn relay(client: TcpStream, upstream_port: u16, fault: Arc<Mutex<Fault>>, cut: Cut) {
     let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)).await else {
         return;
     };
@@ -98,8 +127,14 @@ async fn relay(client: TcpStream, upstream_port: u16, fault: Arc<Mutex<Fault>>) 
     let _ = server.set_nodelay(true);
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
-    let up = pump(client_read, server_write, fault.clone(), Direction::Request);
-    let down = pump(server_read, client_write, fault, Direction::Response);
+    let up = pump(
+        client_read,
+        server_write,
+        fault.clone(),
+        Direction::Request,
+        cut.clone(),
+    );
+    let down = pump(server_read, client_write, fault, Direction::Response, cut);
     // Either side ending ends the connection, as a dead peer would.
     tokio::select! {
         _ = up => {}
@@ -118,6 +153,7 @@ async fn pump(
     mut to: OwnedWriteHalf,
     fault: Arc<Mutex<Fault>>,
     direction: Direction,
+    cut: Cut,
 ) {
     // The reader decides each chunk's fate and when it is due; the writer passes chunks on,
     // in order, when they are due. Chunks queued before a fault still arrive.
@@ -129,6 +165,9 @@ async fn pump(
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            if cut.dead() {
+                continue;
+            }
             let current = *fault.lock().unwrap();
             let at = match current {
                 Fault::Rewrite(from, to) if direction == Direction::Response => {

@@ -89,11 +89,16 @@ pub struct FaultyEnv {
 }
 
 pub async fn env_with_faults() -> FaultyEnv {
+    env_with_faults_and(&[]).await
+}
+
+/// [`env_with_faults`] with extra settings.
+pub async fn env_with_faults_and(overrides: &[(&str, &str)]) -> FaultyEnv {
     let server = redis::RedisServer::start();
     let redis = fault::FaultProxy::start(server.port);
     let dynamodb = fault::FaultProxy::start(moto::server().port);
     let (client, table) = moto::fresh_table().await;
-    let config = config(&table, &redis.url("redis"), &[]);
+    let config = config(&table, &redis.url("redis"), overrides);
     let store = DynamoUserStore::new(moto::production_client(&dynamodb.url("http")).await, &table);
     FaultyEnv {
         env: TestEnv {

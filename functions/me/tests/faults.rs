@@ -75,3 +75,51 @@ async fn a_partitioned_redis_fails_closed_and_heals() {
         assert_eq!(body["email"], email);
     }
 }
+
+/// The network forgets the idle Redis connection without a word (a NAT or VPC interface
+/// after ~350 s). The first `/me` after that retries once on a new connection instead of
+/// answering 503.
+#[tokio::test]
+async fn a_silently_dropped_redis_connection_is_replaced_not_a_503() {
+    let faulty = env_with_faults().await;
+    let app = &faulty.env.app;
+    let user = faulty.env.seed_user("hello@world.com", PASSWORD).await;
+    let token = faulty.env.token_for(&user).await;
+    assert_eq!(json(&me::handle(app, me_with(&token)).await).0, 200);
+    let before = faulty.redis.connections();
+
+    faulty.redis.drop_open_connections();
+    let started = Instant::now();
+    let (status, body) = json(&me::handle(app, me_with(&token)).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(faulty.redis.connections(), before + 1, "one new connection");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// After an idle spell longer than REDIS_MAX_IDLE_SECONDS the connection is replaced before
+/// use, so the request does not even wait for the dead one to time out.
+#[tokio::test]
+async fn a_connection_idle_too_long_is_replaced_before_use() {
+    let faulty = testkit::env_with_faults_and(&[("REDIS_MAX_IDLE_SECONDS", "1")]).await;
+    let app = &faulty.env.app;
+    let user = faulty.env.seed_user("hello@world.com", PASSWORD).await;
+    let token = faulty.env.token_for(&user).await;
+    assert_eq!(json(&me::handle(app, me_with(&token)).await).0, 200);
+    let before = faulty.redis.connections();
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    faulty.redis.drop_open_connections();
+    let started = Instant::now();
+    let (status, body) = json(&me::handle(app, me_with(&token)).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(faulty.redis.connections(), before + 1, "one new connection");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(400),
+        "waited for the dead one: {elapsed:?}"
+    );
+}

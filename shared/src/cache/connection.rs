@@ -5,8 +5,16 @@
 //! the network heals every later reply would be handed to the request before it. redis-rs's
 //! `ConnectionManager` reconnects on dropped connections but not on timeouts, so here a
 //! timeout retires the connection, and the next command opens a fresh one.
+//!
+//! Networks also drop idle connections without a word: AWS documents 350 s for TCP flows
+//! through NAT gateways and load balancers, and Lambda's VPC interfaces behave alike (Lambda
+//! documents no figure of its own). A frozen Lambda instance cannot keep a connection alive, so
+//! a connection idle longer than `max_idle` is replaced before it is used, and a command that
+//! fails on I/O or times out is sent once more on a fresh connection: the first request after
+//! a quiet spell neither waits for a reply that cannot come nor fails.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
@@ -15,12 +23,33 @@ pub(super) struct Connections {
     client: redis::Client,
     config: ConnectionManagerConfig,
     current: RwLock<Generation>,
+    max_idle: Duration,
 }
 
 #[derive(Clone)]
 struct Generation {
     number: u64,
     manager: Link,
+    /// When a command last went out on it.
+    used: Arc<Mutex<Instant>>,
+}
+
+impl Generation {
+    fn new(number: u64, manager: Link) -> Self {
+        Self {
+            number,
+            manager,
+            used: Arc::new(Mutex::new(Instant::now())),
+        }
+    }
+
+    /// How long it has been idle, and marks it used now.
+    fn touch(&self) -> Duration {
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        let idle = used.elapsed();
+        *used = Instant::now();
+        idle
+    }
 }
 
 /// Where commands go. Only the CPU benchmarks build the in-process kind.
@@ -67,15 +96,17 @@ impl Link {
 
 impl Connections {
     /// Connects lazily: the first command connects, so building this does no I/O.
-    pub(super) fn new(client: redis::Client, config: ConnectionManagerConfig) -> RedisResult<Self> {
+    pub(super) fn new(
+        client: redis::Client,
+        config: ConnectionManagerConfig,
+        max_idle: Duration,
+    ) -> RedisResult<Self> {
         let manager = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
         Ok(Self {
             client,
             config,
-            current: RwLock::new(Generation {
-                number: 0,
-                manager: Link::Redis(manager),
-            }),
+            current: RwLock::new(Generation::new(0, Link::Redis(manager))),
+            max_idle,
         })
     }
 
@@ -86,39 +117,46 @@ impl Connections {
         Ok(Self {
             client,
             config: ConnectionManagerConfig::new(),
-            current: RwLock::new(Generation {
-                number: 0,
-                manager: Link::InProcess(answer),
-            }),
+            current: RwLock::new(Generation::new(0, Link::InProcess(answer))),
+            max_idle: Duration::MAX,
         })
     }
 
     pub(super) fn checkout(self: &Arc<Self>) -> Connection {
-        let current = self
-            .current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
         Connection {
-            current,
+            current: self.current(),
             owner: self.clone(),
         }
     }
 
-    /// Replaces generation `number` (once, however many requests saw it time out).
+    fn current(&self) -> Generation {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The connection to send a command on: the current one, or a new one if the current one
+    /// has been idle so long that the network may have dropped it.
+    fn fresh(&self, current: Generation) -> Generation {
+        if current.touch() <= self.max_idle {
+            return current;
+        }
+        tracing::debug!("redis connection idle too long; replaced before use");
+        self.retire(current.number);
+        let next = self.current();
+        next.touch();
+        next
+    }
+
+    /// Replaces generation `number` (once, however many requests saw it fail).
     fn retire(&self, number: u64) {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         if current.number != number {
             return;
         }
         match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
-            Ok(manager) => {
-                tracing::warn!("redis reply timed out; the connection is replaced");
-                *current = Generation {
-                    number: number + 1,
-                    manager: Link::Redis(manager),
-                };
-            }
+            Ok(manager) => *current = Generation::new(number + 1, Link::Redis(manager)),
             Err(err) => tracing::error!(error = %err, "cannot replace the redis connection"),
         }
     }
@@ -130,21 +168,43 @@ pub(super) struct Connection {
     owner: Arc<Connections>,
 }
 
+/// Whether a failed command may succeed on a new connection: the connection was lost or went
+/// silent (not a refusal: a new connection would be refused too, and not a Redis error reply).
+fn worth_a_new_connection(err: &redis::RedisError) -> bool {
+    err.is_timeout() || (err.is_io_error() && !err.is_connection_refusal())
+}
+
 impl Connection {
-    fn after<T>(&self, result: &RedisResult<T>) {
-        if matches!(result, Err(err) if err.is_timeout()) {
+    /// Runs `send` on a fresh connection; after a lost or silent connection, retires it and
+    /// runs `send` once more on a new one. Every command we send may run twice (token bucket
+    /// takes, session and profile writes, deletes): a second run changes nothing that matters.
+    async fn with_retry<'a, T>(
+        &mut self,
+        send: impl Fn(Link) -> RedisFuture<'a, T>,
+    ) -> RedisResult<T> {
+        self.current = self.owner.fresh(self.current.clone());
+        let result = send(self.current.manager.clone()).await;
+        let Err(err) = &result else {
+            return result;
+        };
+        if !worth_a_new_connection(err) {
+            return result;
+        }
+        tracing::warn!(error = %err, "redis connection lost; retrying once on a new one");
+        self.owner.retire(self.current.number);
+        self.current = self.owner.current();
+        self.current.touch();
+        let result = send(self.current.manager.clone()).await;
+        if matches!(&result, Err(err) if err.is_timeout()) {
             self.owner.retire(self.current.number);
         }
+        result
     }
 }
 
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        Box::pin(async move {
-            let result = self.current.manager.command(cmd).await;
-            self.after(&result);
-            result
-        })
+        Box::pin(self.with_retry(move |mut link| Box::pin(async move { link.command(cmd).await })))
     }
 
     fn req_packed_commands<'a>(
@@ -153,11 +213,9 @@ impl ConnectionLike for Connection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        Box::pin(async move {
-            let result = self.current.manager.pipeline(pipeline, offset, count).await;
-            self.after(&result);
-            result
-        })
+        Box::pin(self.with_retry(move |mut link| {
+            Box::pin(async move { link.pipeline(pipeline, offset, count).await })
+        }))
     }
 
     fn get_db(&self) -> i64 {

@@ -45,7 +45,12 @@ pub type Responder = Arc<dyn Fn(&[u8]) -> Vec<redis::Value> + Send + Sync>;
 pub struct CacheSettings {
     pub profile_ttl_seconds: u64,
     pub rate_limit: RateLimit,
+    /// A connection idle longer than this is replaced before use (`connection.rs`).
+    pub max_idle: Duration,
 }
+
+/// Below the 350 s after which AWS's NAT gateways and load balancers drop an idle TCP flow.
+pub const DEFAULT_MAX_IDLE_SECONDS: u64 = 300;
 
 #[derive(Clone)]
 pub struct Cache {
@@ -71,7 +76,7 @@ impl Cache {
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(200));
         Ok(Self {
-            connections: Arc::new(Connections::new(client, config)?),
+            connections: Arc::new(Connections::new(client, config, settings.max_idle)?),
             settings,
             scripts: Arc::new(sessions::SessionScripts::new()),
         })
