@@ -70,8 +70,8 @@ def test_functions_are_arm64_rust_with_logs_kept_for_a_while():
     assert globals_["LoggingConfig"]["LogFormat"] == "JSON"
     for name, function in FUNCTIONS.items():
         assert function["Metadata"]["BuildMethod"] == "rust-cargolambda"
-        group = RESOURCES[name.replace("Function", "LogGroup")]
-        assert group["Properties"]["LogGroupName"] == {"Sub": f"/aws/lambda/${{{name}}}"}
+        group = name.replace("Function", "LogGroup")
+        assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": group}
 
 
 def test_the_signing_key_is_generated_and_passed_by_reference_only():
@@ -148,3 +148,95 @@ def test_the_table_forgets_lock_records_through_its_ttl():
     (table,) = [r for r in RESOURCES.values() if r["Type"] == "AWS::DynamoDB::Table"]
     ttl = table["Properties"]["TimeToLiveSpecification"]
     assert ttl == {"AttributeName": "expiresAt", "Enabled": True}
+
+
+ALARMS = {n: r["Properties"] for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def alarm_metrics(props):
+    """(namespace, metric name) of every metric an alarm reads; our own namespace is "own"."""
+    metrics = [props] if "MetricName" in props else [
+        m["MetricStat"]["Metric"] for m in props["Metrics"] if "MetricStat" in m
+    ]
+    return {
+        (m["Namespace"] if isinstance(m["Namespace"], str) else "own", m["MetricName"])
+        for m in metrics
+    }
+
+
+def test_every_alarm_notifies_the_operator_s_topic():
+    assert ALARMS
+    topic = {"If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    for name, props in ALARMS.items():
+        assert props["AlarmActions"] == topic, name
+        assert props["TreatMissingData"] == "notBreaching", name
+    assert TEMPLATE["Parameters"]["AlarmTopicArn"]["Default"] == ""
+
+
+def test_what_an_operator_needs_is_alarmed():
+    watched = set().union(*(alarm_metrics(p) for p in ALARMS.values()))
+    for function in FUNCTIONS:
+        per_function = [
+            p["MetricName"]
+            for p in ALARMS.values()
+            if p.get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+        ]
+        assert sorted(per_function) == ["Duration", "Errors", "Throttles"], function
+        duration = next(
+            p for p in ALARMS.values()
+            if p.get("MetricName") == "Duration" and p["Dimensions"][0]["Value"] == {"Ref": function}
+        )
+        assert duration["ExtendedStatistic"] == "p99"
+    assert {
+        ("AWS/ApiGateway", "5xx"),
+        ("AWS/DynamoDB", "SystemErrors"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"),
+        ("AWS/DynamoDB", "WriteThrottleEvents"),
+        ("AWS/ElastiCache", "ElastiCacheProcessingUnits"),
+        ("AWS/ElastiCache", "BytesUsedForCache"),
+    } <= watched
+    # 429s come from the functions, counted from the access log.
+    (metric,) = [r for r in RESOURCES.values() if r["Type"] == "AWS::Logs::MetricFilter"]
+    assert metric["Properties"]["LogGroupName"] == {"Ref": "ApiAccessLogGroup"}
+    assert '"429"' in metric["Properties"]["FilterPattern"]
+    name = metric["Properties"]["MetricTransformations"][0]["MetricName"]
+    assert any(p.get("MetricName") == name for p in ALARMS.values())
+
+
+def test_access_logs_are_json_with_what_an_operator_needs_and_no_credentials():
+    settings = RESOURCES["HttpApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"GetAtt": "ApiAccessLogGroup.Arn"}
+    import json
+
+    record = json.loads(settings["Format"])
+    values = set(record.values())
+    for variable in ("requestId", "identity.sourceIp", "routeKey", "status", "responseLatency"):
+        assert f"$context.{variable}" in values, variable
+    assert not any("header" in v.lower() or "authorizer" in v.lower() for v in values)
+
+
+def test_each_function_logs_to_its_own_group_with_retention():
+    groups = set()
+    for name, function in FUNCTIONS.items():
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        props = RESOURCES[group]["Properties"]
+        assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        # Named by the stack, not the function: the function refers to the group.
+        assert name not in str(props["LogGroupName"])
+        groups.add(group)
+    assert len(groups) == len(FUNCTIONS)
+
+
+def test_sign_up_and_sign_in_concurrency_can_be_reserved():
+    for function, parameter in [("SignupFunction", "SignupReservedConcurrency"), ("SigninFunction", "SigninReservedConcurrency")]:
+        reserved = FUNCTIONS[function]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved["If"][1] == {"Ref": parameter}
+        assert reserved["If"][2] == {"Ref": "AWS::NoValue"}, "0 means unreserved, never 'throttle all'"
+    for other in ("MeFunction", "SignoutFunction"):
+        assert "ReservedConcurrentExecutions" not in FUNCTIONS[other]["Properties"]
+
+
+def test_availability_zones_are_parameters():
+    for subnet, parameter in [("PrivateSubnetA", "AvailabilityZoneA"), ("PrivateSubnetB", "AvailabilityZoneB")]:
+        zone = RESOURCES[subnet]["Properties"]["AvailabilityZone"]
+        assert zone["If"][1] == {"Ref": parameter}
