@@ -86,9 +86,19 @@ def test_error_code_tables_match_the_code():
     assert len(codes) >= 13
     spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
     assert {int(k): v for k, v in spec["x-error-codes"].items()} == codes
+    assert readme_error_rows() == codes
+
+
+def readme_error_rows():
+    """{code: message} from README's errorCode table (`| code | HTTP | message |` rows), with
+    each row's HTTP status checked against the code's first three digits."""
+    import re
+
     readme = (ROOT / "README.md").read_text()
-    for code, message in codes.items():
-        assert f"| {code} |" in readme and message in readme, (code, message)
+    rows = re.findall(r"^\| (\d{4}) \| (\d{3}) \| (.+?) \|$", readme, re.MULTILINE)
+    for code, status, _ in rows:
+        assert code[:3] == status, code
+    return {int(code): message for code, _, message in rows}
 
 
 def test_openapi_is_a_valid_document():

@@ -38,6 +38,9 @@ struct Claims<'a> {
 #[derive(Debug, Deserialize)]
 pub struct VerifiedClaims {
     pub sub: String,
+    /// Required here because jsonwebtoken's `required_spec_claims` knows only exp, nbf, aud,
+    /// iss and sub: a token without `iat` fails to deserialize.
+    pub iat: i64,
     pub exp: i64,
     pub sid: String,
 }
@@ -85,7 +88,7 @@ impl TokenService {
         let JwtSecret(secret) = &settings.secret;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&settings.issuer]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_nbf = true;
         Self {
@@ -128,24 +131,66 @@ impl TokenService {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(ApiError::InvalidSession);
         }
-        // Our tokens name no key and embed none: a header that points elsewhere (kid, jku,
-        // jwk, x5u, x5c) or makes demands (crit) is not ours, whatever its signature.
         let header = decode_header(token).map_err(|_| ApiError::InvalidSession)?;
-        if header.kid.is_some()
-            || header.jku.is_some()
-            || header.jwk.is_some()
-            || header.x5u.is_some()
-            || header.x5c.is_some()
-        {
+        if !is_ours(&header) {
             return Err(ApiError::InvalidSession);
         }
-        decode::<VerifiedClaims>(token, &self.decoding, &self.validation)
+        let claims = decode::<VerifiedClaims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|err| {
                 tracing::debug!(reason = %err, "token refused");
                 ApiError::InvalidSession
-            })
+            })?;
+        // jsonwebtoken does not look at `iat`: a token issued in the future is not ours.
+        if claims.iat
+            > Timestamp::now()
+                .unix()
+                .saturating_add_unsigned(LEEWAY_SECONDS)
+        {
+            return Err(ApiError::InvalidSession);
+        }
+        Ok(claims)
     }
+}
+
+/// Our tokens' header is exactly `{"typ": "JWT", "alg": "HS256"}`. One that names or embeds a
+/// key (kid, jku, jwk, x5u, x5c, x5t), makes demands (crit) or carries anything else is not
+/// ours, whatever its signature.
+fn is_ours(header: &Header) -> bool {
+    let Header {
+        typ,
+        alg,
+        cty,
+        jku,
+        jwk,
+        kid,
+        x5u,
+        x5c,
+        x5t,
+        x5t_s256,
+        crit,
+        enc,
+        zip,
+        url,
+        nonce,
+        extras,
+    } = header;
+    *alg == Algorithm::HS256
+        && typ.as_deref().is_none_or(|t| t == "JWT")
+        && cty.is_none()
+        && jku.is_none()
+        && jwk.is_none()
+        && kid.is_none()
+        && x5u.is_none()
+        && x5c.is_none()
+        && x5t.is_none()
+        && x5t_s256.is_none()
+        && crit.is_none()
+        && enc.is_none()
+        && zip.is_none()
+        && url.is_none()
+        && nonce.is_none()
+        && extras.inner().is_empty()
 }
 
 #[cfg(test)]
@@ -281,10 +326,28 @@ mod tests {
             json!({"alg": "HS256", "kid": "../../dev/null"}),
             json!({"alg": "HS256", "jku": "https://attacker.example/keys"}),
             json!({"alg": "HS256", "x5u": "https://attacker.example/cert"}),
+            json!({"alg": "HS256", "jwk": {"kty": "oct", "k": "c2VjcmV0"}}),
+            json!({"alg": "HS256", "x5c": ["MIIBszCCAVmgAwIBAgIUQ"]}),
+            json!({"alg": "HS256", "x5t": "dGh1bWJwcmludA"}),
+            json!({"alg": "HS256", "crit": ["exp"]}),
+            json!({"alg": "HS256", "cty": "JWT"}),
+            json!({"alg": "HS256", "typ": "at+jwt"}),
+            json!({"alg": "HS256", "b64": false}),
         ] {
             let token = forge(junk.clone(), claims(now, now + 60), SECRET);
+            // The header parses, so the refusal is our check, not a parse failure.
+            assert!(decode_header(&token).is_ok(), "{junk}");
             assert!(tokens.verify(&token).is_err(), "{junk}");
         }
+        let mut no_iat = claims(now, now + 60);
+        no_iat.as_object_mut().unwrap().remove("iat");
+        assert!(tokens
+            .verify(&forge(json!({"alg": "HS256"}), no_iat, SECRET))
+            .is_err());
+        let from_the_future = claims(now + 600, now + 900);
+        assert!(tokens
+            .verify(&forge(json!({"alg": "HS256"}), from_the_future, SECRET))
+            .is_err());
         let expired = forge(json!({"alg": "HS256"}), claims(now - 120, now - 60), SECRET);
         assert!(tokens.verify(&expired).is_err());
         let mut future = claims(now, now + 600);

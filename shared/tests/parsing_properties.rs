@@ -64,6 +64,35 @@ fn valid_signup() -> Map<String, Value> {
     .unwrap()
 }
 
+type SentPhone = (u64, u32, String);
+
+fn phones_of(user: &NewUser) -> Vec<SentPhone> {
+    user.phones
+        .iter()
+        .map(|p| (p.number, p.area_code, p.country_code.as_str().to_owned()))
+        .collect()
+}
+
+/// The phones as sent, if they are what a phone list must be: an array of objects with
+/// whole non-negative `number` and `area_code` and a `+digits` `country_code`.
+fn sent_phones(value: &Value) -> Option<Vec<SentPhone>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|phone| {
+            let country = phone.get("country_code")?.as_str()?;
+            let digits = country.strip_prefix('+')?;
+            let valid = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            valid.then_some(())?;
+            Some((
+                phone.get("number")?.as_u64()?,
+                u32::try_from(phone.get("area_code")?.as_u64()?).ok()?,
+                country.to_owned(),
+            ))
+        })
+        .collect()
+}
+
 /// 512 cases each in `make test`; `PROPTEST_CASES` asks for more.
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -97,11 +126,24 @@ proptest! {
         value in any_json(),
     ) {
         let mut body = valid_signup();
-        body.insert(field.to_owned(), value);
-        if let Err(err) = NewUser::parse(&body) {
-            prop_assert!(documented(&err), "{err:?}");
-            prop_assert!(!err.details().is_empty());
-            prop_assert!(err.details().iter().any(|p| p.field.starts_with(field)), "{err:?}");
+        body.insert(field.to_owned(), value.clone());
+        match NewUser::parse(&body) {
+            Err(err) => {
+                prop_assert!(documented(&err), "{err:?}");
+                prop_assert!(!err.details().is_empty());
+                prop_assert!(err.details().iter().any(|p| p.field.starts_with(field)), "{err:?}");
+            }
+            // Accepted: then it must be a value of the field's type, parsed to what was sent.
+            Ok(user) => match field {
+                "firstName" => prop_assert_eq!(Some(user.first_name.as_str()), value.as_str().map(str::trim)),
+                "lastName" => prop_assert_eq!(Some(user.last_name.as_str()), value.as_str().map(str::trim)),
+                "email" => prop_assert_eq!(
+                    Some(user.email.as_str().to_owned()),
+                    value.as_str().map(|e| e.trim().to_lowercase())
+                ),
+                "password" => prop_assert!(value.is_string(), "{value}"),
+                _ => prop_assert_eq!(Some(phones_of(&user)), sent_phones(&value)),
+            },
         }
     }
 
@@ -111,19 +153,33 @@ proptest! {
         value in any_json(),
     ) {
         let mut body = valid_signup();
-        body["phones"][0][field] = value;
-        if let Err(err) = NewUser::parse(&body) {
-            prop_assert!(documented(&err), "{err:?}");
-            let expected = format!("phones[0].{field}");
-            prop_assert!(err.details().iter().any(|p| p.field == expected), "{err:?}");
+        body["phones"][0][field] = value.clone();
+        match NewUser::parse(&body) {
+            Err(err) => {
+                prop_assert!(documented(&err), "{err:?}");
+                let expected = format!("phones[0].{field}");
+                prop_assert!(err.details().iter().any(|p| p.field == expected), "{err:?}");
+            }
+            Ok(user) => {
+                let sent = sent_phones(&body["phones"]);
+                prop_assert!(sent.is_some(), "accepted a {field} of {value}");
+                prop_assert_eq!(phones_of(&user), sent.unwrap_or_default());
+            }
         }
     }
 
     #[test]
     fn any_credentials_map_to_a_documented_error(email in any_json(), password in any_json()) {
         let body = json!({"email": email, "password": password});
-        if let Err(err) = Credentials::parse(body.as_object().unwrap()) {
-            prop_assert!(documented(&err), "{err:?}");
+        match Credentials::parse(body.as_object().unwrap()) {
+            Err(err) => prop_assert!(documented(&err), "{err:?}"),
+            Ok(credentials) => {
+                prop_assert!(password.is_string(), "accepted a password of {password}");
+                prop_assert_eq!(
+                    Some(credentials.email.as_str().to_owned()),
+                    email.as_str().map(|e| e.trim().to_lowercase())
+                );
+            }
         }
     }
 

@@ -58,7 +58,16 @@ async fn sessions_work_over_tls_and_a_wrong_certificate_is_refused() {
 
     // The certificate names `localhost`, not 127.0.0.1: the connection must be refused.
     let wrong = Cache::connect_lazily(&format!("rediss://127.0.0.1:{port}"), settings()).unwrap();
-    assert!(wrong.lookup(user.id, &session).await.is_err());
+    let refused = wrong
+        .lookup(user.id, &session)
+        .await
+        .err()
+        .expect("refused");
+    let reason = shared::error::ErrorChain(&refused).to_string();
+    assert!(
+        reason.contains("certificate not valid for name"),
+        "refused for the name, not some other failure: {reason}"
+    );
 
     let _ = server.kill();
     let _ = server.wait();

@@ -109,3 +109,18 @@ async fn mistakes_are_clear_errors() {
         "refused sign-outs end nothing"
     );
 }
+
+/// Sessions live in Redis: with Redis down, sign-out cannot end one, and says so (503)
+/// rather than answering 204 for a session that would still be live.
+#[tokio::test]
+async fn with_redis_down_sign_out_is_503_not_a_false_204() {
+    let redis = testkit::redis::RedisServer::start();
+    let env = testkit::env_with(&redis.url(), &[]).await;
+    let user = env.seed_user("down@world.com", PASSWORD).await;
+    let token = env.token_for(&user).await;
+    redis.kill();
+    for request in [event("signout"), event("signout-all")] {
+        let response = signout::handle(&env.app, authorized(request, &token)).await;
+        assert_error(&response, 503, "Service unavailable", 5030);
+    }
+}
