@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::cache::{Admission, Cache, Route, SessionId};
 use crate::config::{self, Config, ConfigError, SecretSource};
 use crate::domain::User;
-use crate::lockout::LockPolicy;
+use crate::lockout::Lockout;
 use crate::password::PasswordHasher;
 use crate::store::DynamoUserStore;
 use crate::token::IssuedToken;
@@ -20,7 +20,7 @@ pub struct App<S = DynamoUserStore> {
     pub cache: Cache,
     pub tokens: TokenService,
     pub hasher: PasswordHasher,
-    pub lockout: LockPolicy,
+    pub lockout: Lockout,
 }
 
 /// What a function gets ready during init, while it waits for its signing key.

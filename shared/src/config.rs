@@ -10,7 +10,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
 use crate::cache::{CacheSettings, RateLimit};
-use crate::lockout::LockPolicy;
+use crate::lockout::{LockPolicy, Lockout};
 
 mod trust;
 
@@ -56,7 +56,7 @@ pub struct Config {
     /// `redis://` locally, `rediss://` (TLS) to ElastiCache.
     pub redis_url: String,
     pub cache: CacheSettings,
-    pub lockout: LockPolicy,
+    pub lockout: Lockout,
 }
 
 /// `REDIS_URL` may carry a password (`rediss://user:pass@host`), so it is not printed.
@@ -172,21 +172,7 @@ impl Config {
                 )?),
             },
         };
-        let lockout = LockPolicy {
-            threshold: number(
-                &var,
-                "ACCOUNT_LOCK_THRESHOLD",
-                LockPolicy::default().threshold,
-                2..=100,
-            )?,
-            cap_millis: 1000
-                * number(
-                    &var,
-                    "ACCOUNT_LOCK_MAX_SECONDS",
-                    LockPolicy::default().cap_millis / 1000,
-                    1..=86_400,
-                )?,
-        };
+        let lockout = lockout(&var)?;
         Ok(Self {
             table_name,
             redis_url,
@@ -199,6 +185,43 @@ impl Config {
             },
         })
     }
+}
+
+/// The sign-in locks: `ACCOUNT_LOCK_THRESHOLD` attempts per account, and, when
+/// `ADDRESS_LOCK_THRESHOLD` is set (0 or unset: off), that many per account and client address,
+/// which must be fewer; both locks last at most `ACCOUNT_LOCK_MAX_SECONDS`.
+fn lockout(var: &impl Fn(&str) -> Option<String>) -> Result<Lockout, ConfigError> {
+    let defaults = LockPolicy::default();
+    let account = LockPolicy {
+        threshold: number(var, "ACCOUNT_LOCK_THRESHOLD", defaults.threshold, 2..=100)?,
+        cap_millis: 1000
+            * number(
+                var,
+                "ACCOUNT_LOCK_MAX_SECONDS",
+                defaults.cap_millis / 1000,
+                1..=86_400,
+            )?,
+    };
+    let per_address = match number(var, "ADDRESS_LOCK_THRESHOLD", 0, 0..=100)? {
+        0 => None,
+        threshold if (2..account.threshold).contains(&threshold) => Some(LockPolicy {
+            threshold,
+            ..account
+        }),
+        _ => {
+            return Err(ConfigError::Invalid {
+                name: "ADDRESS_LOCK_THRESHOLD",
+                reason: format!(
+                    "must be 0 (off) or from 2 to below ACCOUNT_LOCK_THRESHOLD ({})",
+                    account.threshold
+                ),
+            })
+        }
+    };
+    Ok(Lockout {
+        account,
+        per_address,
+    })
 }
 
 /// A whole number from the environment within `range`, or `default` when unset.
@@ -337,6 +360,40 @@ mod tests {
 
     fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
         REQUIRED.iter().chain(extra).copied().collect()
+    }
+
+    #[test]
+    fn the_per_address_lock_is_off_by_default_and_stricter_than_the_account_s() {
+        let config = Config::from_vars(vars(&with(&[])), SECRET.to_vec()).unwrap();
+        assert_eq!(config.lockout, Lockout::default());
+        let on = with(&[
+            ("ACCOUNT_LOCK_THRESHOLD", "20"),
+            ("ADDRESS_LOCK_THRESHOLD", "5"),
+            ("ACCOUNT_LOCK_MAX_SECONDS", "60"),
+        ]);
+        let lockout = Config::from_vars(vars(&on), SECRET.to_vec())
+            .unwrap()
+            .lockout;
+        assert_eq!(lockout.account.threshold, 20);
+        assert_eq!(lockout.per_address.map(|p| p.threshold), Some(5));
+        assert_eq!(lockout.per_address.map(|p| p.cap_millis), Some(60_000));
+        for (account, address) in [("5", "5"), ("5", "9"), ("20", "1"), ("20", "x")] {
+            let vars_ = with(&[
+                ("ACCOUNT_LOCK_THRESHOLD", account),
+                ("ADDRESS_LOCK_THRESHOLD", address),
+            ]);
+            let err = Config::from_vars(vars(&vars_), SECRET.to_vec()).err();
+            assert!(
+                matches!(
+                    err,
+                    Some(ConfigError::Invalid {
+                        name: "ADDRESS_LOCK_THRESHOLD",
+                        ..
+                    })
+                ),
+                "{account}/{address}: {err:?}"
+            );
+        }
     }
 
     #[test]

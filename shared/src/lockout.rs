@@ -10,6 +10,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::domain::Email;
+
 /// The first lock lasts this long…
 pub const LOCK_BASE_MILLIS: u64 = 1_000;
 /// Failures older than this (since the last attempt) no longer count.
@@ -35,6 +37,44 @@ impl Default for LockPolicy {
             threshold: 5,
             cap_millis: 15 * 60 * 1000,
         }
+    }
+}
+
+/// The sign-in locks in force. Always the account's own; optionally a second, stricter one per
+/// client address, so one address cannot lock everyone else out (README, Security).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lockout {
+    pub account: LockPolicy,
+    pub per_address: Option<LockPolicy>,
+}
+
+impl Lockout {
+    /// The records an attempt on `email` from `address` counts in, with their policies.
+    pub fn locks(&self, email: &Email, address: &str) -> Vec<(LockKey, LockPolicy)> {
+        let mut locks = vec![(LockKey::account(email), self.account)];
+        if let Some(policy) = self.per_address {
+            locks.push((LockKey::address(email, address), policy));
+        }
+        locks
+    }
+}
+
+/// Which attempts a lock record counts: all of an e-mail's, or one client address's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LockKey(String);
+
+impl LockKey {
+    pub fn account(email: &Email) -> Self {
+        Self(format!("LOCK#{email}"))
+    }
+
+    pub fn address(email: &Email, address: &str) -> Self {
+        Self(format!("LOCK#{email}#{address}"))
+    }
+
+    /// The record's key in the store.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -258,6 +298,26 @@ mod tests {
             policy().finish(&current, Attempt { failures: 3 }, Outcome::Failed, NOW),
             None
         );
+    }
+
+    #[test]
+    fn the_per_address_lock_is_counted_beside_the_account_s() {
+        let email = Email::parse("a@b.co").unwrap();
+        let account_only = Lockout::default();
+        assert_eq!(account_only.locks(&email, "192.0.2.1").len(), 1);
+        let both = Lockout {
+            per_address: Some(LockPolicy {
+                threshold: 3,
+                ..LockPolicy::default()
+            }),
+            ..Lockout::default()
+        };
+        let keys: Vec<String> = both
+            .locks(&email, "2001:db8::1")
+            .iter()
+            .map(|(key, _)| key.as_str().to_owned())
+            .collect();
+        assert_eq!(keys, ["LOCK#a@b.co", "LOCK#a@b.co#2001:db8::1"]);
     }
 
     #[test]

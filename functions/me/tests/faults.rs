@@ -77,17 +77,19 @@ async fn a_partitioned_redis_fails_closed_and_heals() {
 }
 
 /// The network forgets the idle Redis connection without a word (a NAT or VPC interface
-/// after ~350 s). The first `/me` after that retries once on a new connection instead of
-/// answering 503.
+/// after ~350 s) sooner than REDIS_MAX_IDLE_SECONDS expected. The first `/me` after that
+/// retries once on a new connection instead of answering 503. (Here the limit is 10 s and
+/// the connection was quiet for 1.2 s, past a tenth of it, which marks a forgotten flow.)
 #[tokio::test]
 async fn a_silently_dropped_redis_connection_is_replaced_not_a_503() {
-    let faulty = env_with_faults().await;
+    let faulty = testkit::env_with_faults_and(&[("REDIS_MAX_IDLE_SECONDS", "10")]).await;
     let app = &faulty.env.app;
     let user = faulty.env.seed_user("hello@world.com", PASSWORD).await;
     let token = faulty.env.token_for(&user).await;
     assert_eq!(json(&me::handle(app, me_with(&token)).await).0, 200);
     let before = faulty.redis.connections();
 
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     faulty.redis.drop_open_connections();
     let started = Instant::now();
     let (status, body) = json(&me::handle(app, me_with(&token)).await);

@@ -341,6 +341,45 @@ mod throttling {
         assert_eq!(statuses, [401, 401, 401, 401, 401, 401, 401, 429]);
     }
 
+    /// The operator's lever against lockout abuse: with a per-address threshold below the
+    /// account's, one address runs out of guesses long before the account locks for everyone
+    /// else; guesses spread over many addresses still meet the account-wide bound.
+    #[tokio::test]
+    async fn a_per_address_lock_keeps_one_address_from_locking_out_the_others() {
+        let server = RedisServer::start();
+        let limits = [
+            ("ACCOUNT_LOCK_THRESHOLD", "6"),
+            ("ADDRESS_LOCK_THRESHOLD", "3"),
+        ];
+        let env = env_with(&server.url(), &limits).await;
+        let email = unique_email();
+        env.seed_user(&email, PASSWORD).await;
+        let mut attacker = Vec::new();
+        for _ in 0..4 {
+            let response = signin::handle(&env.app, signin_from("203.0.113.5", &email, "x")).await;
+            attacker.push(response.status().as_u16());
+        }
+        assert_eq!(attacker, [401, 401, 401, 429]);
+        let owner = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+        assert_eq!(
+            json(&owner).0,
+            200,
+            "the owner, from another address, is not locked out"
+        );
+
+        let mut spread = Vec::new();
+        for n in 1..=7 {
+            let ip = format!("192.0.2.{n}");
+            let response = signin::handle(&env.app, signin_from(&ip, &email, "x")).await;
+            spread.push(response.status().as_u16());
+        }
+        assert_eq!(
+            spread,
+            [401, 401, 401, 401, 401, 401, 429],
+            "six per account"
+        );
+    }
+
     fn rand_octet() -> u8 {
         uuid::Uuid::new_v4().as_bytes()[0] % 200 + 1
     }

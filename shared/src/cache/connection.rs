@@ -136,17 +136,32 @@ impl Connections {
             .clone()
     }
 
-    /// The connection to send a command on: the current one, or a new one if the current one
-    /// has been idle so long that the network may have dropped it.
-    fn fresh(&self, current: Generation) -> Generation {
-        if current.touch() <= self.max_idle {
-            return current;
+    /// The connection to send a command on, and how long it had been idle: the current one,
+    /// or a new one if the current one has been idle so long that the network may have
+    /// dropped it.
+    fn fresh(&self, current: Generation) -> (Generation, Duration) {
+        let idle = current.touch();
+        if idle <= self.max_idle {
+            return (current, idle);
         }
         tracing::debug!("redis connection idle too long; replaced before use");
         self.retire(current.number);
         let next = self.current();
         next.touch();
-        next
+        (next, Duration::ZERO)
+    }
+
+    /// Whether a command that failed with `err` after the connection had been `idle` may
+    /// succeed on a new connection. A closed or reset connection: yes (not a refusal: a new
+    /// connection would be refused too). A timeout: only if the connection had been quiet a
+    /// while (a tenth of `max_idle`), the mark of a flow the network forgot; one that carried
+    /// traffic a moment ago points at a slow or partitioned server, where a second wait would
+    /// only double every request's delay.
+    fn worth_a_new_connection(&self, err: &redis::RedisError, idle: Duration) -> bool {
+        if err.is_timeout() {
+            return idle > self.max_idle / 10;
+        }
+        err.is_io_error() && !err.is_connection_refusal()
     }
 
     /// Replaces generation `number` (once, however many requests saw it fail).
@@ -168,26 +183,25 @@ pub(super) struct Connection {
     owner: Arc<Connections>,
 }
 
-/// Whether a failed command may succeed on a new connection: the connection was lost or went
-/// silent (not a refusal: a new connection would be refused too, and not a Redis error reply).
-fn worth_a_new_connection(err: &redis::RedisError) -> bool {
-    err.is_timeout() || (err.is_io_error() && !err.is_connection_refusal())
-}
-
 impl Connection {
-    /// Runs `send` on a fresh connection; after a lost or silent connection, retires it and
-    /// runs `send` once more on a new one. Every command we send may run twice (token bucket
-    /// takes, session and profile writes, deletes): a second run changes nothing that matters.
+    /// Runs `send` on a fresh connection; after a lost or forgotten connection, retires it
+    /// and runs `send` once more on a new one. Every command we send may run twice (token
+    /// bucket takes, session and profile writes, deletes): a second run changes nothing that
+    /// matters.
     async fn with_retry<'a, T>(
         &mut self,
         send: impl Fn(Link) -> RedisFuture<'a, T>,
     ) -> RedisResult<T> {
-        self.current = self.owner.fresh(self.current.clone());
+        let (current, idle) = self.owner.fresh(self.current.clone());
+        self.current = current;
         let result = send(self.current.manager.clone()).await;
         let Err(err) = &result else {
             return result;
         };
-        if !worth_a_new_connection(err) {
+        if !self.owner.worth_a_new_connection(err, idle) {
+            if err.is_timeout() {
+                self.owner.retire(self.current.number);
+            }
             return result;
         }
         tracing::warn!(error = %err, "redis connection lost; retrying once on a new one");

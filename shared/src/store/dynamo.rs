@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::Client;
 use super::item::{self, BadItem, Item, EXPIRES_AT, PK};
 use super::{StoreError, StoredCredentials, UserStore};
 use crate::domain::{Email, Timestamp, User, UserId};
-use crate::lockout::{now_millis, Attempt, LockPolicy, LockState, Outcome, Reservation};
+use crate::lockout::{now_millis, Attempt, LockKey, LockPolicy, LockState, Outcome, Reservation};
 use crate::password::PasswordDigest;
 
 /// How often a sign-up retries when DynamoDB cancels its transaction because another one was
@@ -174,10 +174,10 @@ impl UserStore for DynamoUserStore {
 
     async fn reserve_attempt(
         &self,
-        email: &Email,
+        lock: &LockKey,
         policy: &LockPolicy,
     ) -> Result<Reservation, StoreError> {
-        let key = item::lock_key(email);
+        let key = item::lock_key(lock);
         // `None`: the record has not been read yet, so try the one-round-trip path first.
         let mut seen: Option<Option<LockState>> = None;
         for _ in 0..RESERVE_ROUNDS {
@@ -199,7 +199,7 @@ impl UserStore for DynamoUserStore {
 
     async fn finish_attempt(
         &self,
-        email: &Email,
+        lock: &LockKey,
         policy: &LockPolicy,
         attempt: Attempt,
         outcome: Outcome,
@@ -217,7 +217,7 @@ impl UserStore for DynamoUserStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(PK, item::lock_key(email))
+            .key(PK, item::lock_key(lock))
             .update_expression("SET #f = :f, #u = :u, #v = #v + :one")
             .expression_attribute_names("#f", "failures")
             .expression_attribute_names("#u", "lockedUntil")

@@ -3,15 +3,16 @@
 //! - `EMAIL#<email>`: the credential record, `userId` and `passwordHash`. Its key is what
 //!   makes e-mails unique: it is written with `attribute_not_exists(pk)` in the same
 //!   transaction as the profile.
-//! - `LOCK#<email>`: the sign-in attempts of an e-mail, registered or not (`failures`,
-//!   `lockedUntil`, `version`), forgotten after a day through the table's TTL (`expiresAt`).
+//! - `LOCK#<email>` (and `LOCK#<email>#<client address>` when the per-address lock is on): the
+//!   sign-in attempts of an e-mail, registered or not (`failures`, `lockedUntil`, `version`),
+//!   forgotten a day after the last one through the table's TTL (`expiresAt`).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{CountryCode, Email, PersonName, Phone, Timestamp, User, UserId};
-use crate::lockout::LockState;
+use crate::lockout::{LockKey, LockState};
 
 pub const PK: &str = "pk";
 pub type Item = HashMap<String, AttributeValue>;
@@ -24,8 +25,8 @@ pub fn email_key(email: &Email) -> AttributeValue {
     AttributeValue::S(format!("EMAIL#{email}"))
 }
 
-pub fn lock_key(email: &Email) -> AttributeValue {
-    AttributeValue::S(format!("LOCK#{email}"))
+pub fn lock_key(lock: &LockKey) -> AttributeValue {
+    AttributeValue::S(lock.as_str().to_owned())
 }
 
 /// The TTL attribute (template.yaml's `TimeToLiveSpecification`), Unix seconds.

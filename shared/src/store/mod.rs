@@ -9,7 +9,7 @@ use std::future::Future;
 pub use dynamo::{DynamoUserStore, CONFLICT_RETRIES};
 
 use crate::domain::{Email, Timestamp, User, UserId};
-use crate::lockout::{Attempt, LockPolicy, Outcome, Reservation};
+use crate::lockout::{Attempt, LockKey, LockPolicy, Outcome, Reservation};
 use crate::password::PasswordDigest;
 use crate::ApiError;
 
@@ -64,18 +64,18 @@ pub trait UserStore: Send + Sync {
 
     fn get(&self, id: UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
-    /// Reserves a sign-in attempt on `email`'s lock, atomically, before any password work:
+    /// Reserves a sign-in attempt on a lock record, atomically, before any password work:
     /// however many run at once, at most what `policy` allows are granted.
     fn reserve_attempt(
         &self,
-        email: &Email,
+        lock: &LockKey,
         policy: &LockPolicy,
     ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
 
     /// Records how a granted attempt ended.
     fn finish_attempt(
         &self,
-        email: &Email,
+        lock: &LockKey,
         policy: &LockPolicy,
         attempt: Attempt,
         outcome: Outcome,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use shared::domain::{Email, Timestamp, User, UserId};
-use shared::lockout::{now_millis, Attempt, LockPolicy, LockState, Outcome, Reservation};
+use shared::lockout::{now_millis, Attempt, LockKey, LockPolicy, LockState, Outcome, Reservation};
 use shared::password::PasswordDigest;
 use shared::store::{StoreError, StoredCredentials, UserStore};
 
@@ -79,11 +79,11 @@ impl UserStore for MemoryStore {
 
     async fn reserve_attempt(
         &self,
-        email: &Email,
+        lock: &LockKey,
         policy: &LockPolicy,
     ) -> Result<Reservation, StoreError> {
         let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = email.to_string();
+        let key = lock.as_str().to_owned();
         Ok(match policy.reserve(locks.get(&key), now_millis()) {
             Ok(next) => {
                 locks.insert(key, next);
@@ -97,13 +97,13 @@ impl UserStore for MemoryStore {
 
     async fn finish_attempt(
         &self,
-        email: &Email,
+        lock: &LockKey,
         policy: &LockPolicy,
         attempt: Attempt,
         outcome: Outcome,
     ) -> Result<(), StoreError> {
         let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(current) = locks.get_mut(&email.to_string()) {
+        if let Some(current) = locks.get_mut(lock.as_str()) {
             if let Some(next) = policy.finish(current, attempt, outcome, now_millis()) {
                 *current = next;
             }
