@@ -50,17 +50,33 @@ if [ -z "${JWT_SECRET:-}" ]; then
   JWT_SECRET=$(cat "$secret_file")
 fi
 
+# Every server runs in a process group of its own (setsid), so a Ctrl-C in the terminal
+# reaches this script only, and stopping means stopping each group. A supervisor or an IDE
+# sends SIGTERM and SIGKILL two seconds later, so a group still there after one second is
+# killed outright.
 pids=()
+any_alive() {
+  local pid
+  for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && return 0; done
+  return 1
+}
 cleanup() {
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP
+  local pid
   for pid in "${pids[@]}"; do
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   done
-  wait 2>/dev/null || true
+  for _ in $(seq 1 10); do
+    any_alive || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   say "stopped"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 say "starting moto_server (DynamoDB) on 127.0.0.1:$DYNAMODB_PORT"
 setsid python3 scripts/dynamodb_local.py -H 127.0.0.1 -p "$DYNAMODB_PORT" >"$DEV_STATE_DIR/moto.log" 2>&1 &
@@ -110,4 +126,21 @@ for route in "POST /signup" "POST /signin" "GET /me" "POST /signout"; do
 done
 
 say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout; Ctrl-C stops)"
-wait "${pids[@]}"
+# Until stopped, or until whoever started us is gone (`make dev` killed without a chance to
+# pass the signal on): then the EXIT trap stops the servers. A short sleep in the background,
+# so a signal's trap runs at once.
+parent=$PPID
+parent_alive() {
+  # Re-parented (on Linux, /proc says so even while the dead parent is an unreaped zombie).
+  if [ -r /proc/$$/status ]; then
+    local key value
+    while read -r key value; do
+      [ "$key" = "PPid:" ] && { [ "$value" = "$parent" ]; return; }
+    done </proc/$$/status
+  fi
+  kill -0 "$parent" 2>/dev/null
+}
+while parent_alive && any_alive; do
+  sleep 0.5 &
+  wait $! || true
+done
