@@ -20,19 +20,18 @@ impl Attempts {
         address: &str,
     ) -> Result<Self, ApiError> {
         let locks = app.lockout.locks(email, address);
-        let (account, per_address) = match locks.as_slice() {
-            [account] => (account, None),
-            [account, per_address, ..] => (account, Some(per_address)),
-            [] => return Ok(Self { held: Vec::new() }),
-        };
-        let (first, second) =
-            tokio::join!(app.store.reserve_attempt(&account.0, &account.1), async {
-                match per_address {
+        // One or two locks; reserved in both at once.
+        let reserve = |n: usize| {
+            let lock = locks.get(n);
+            async move {
+                match lock {
                     Some((key, policy)) => Some(app.store.reserve_attempt(key, policy).await),
                     None => None,
                 }
-            });
-        let reserved = [Some(first), second].into_iter().flatten().zip(&locks);
+            }
+        };
+        let (first, second) = tokio::join!(reserve(0), reserve(1));
+        let reserved = [first, second].into_iter().flatten().zip(&locks);
         let mut attempts = Self { held: Vec::new() };
         let (mut locked_for, mut failure) = (None, None);
         for (reservation, (key, policy)) in reserved {

@@ -144,14 +144,7 @@ impl UserStore for DynamoUserStore {
                 let attributes = output.attributes.unwrap_or_default();
                 item::parse_user(&attributes).map(Some).map_err(bad_item)
             }
-            Err(SdkError::ServiceError(ctx))
-                if matches!(
-                    ctx.err(),
-                    UpdateItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                Ok(None)
-            }
+            Err(err) if condition_failed(&err) => Ok(None),
             Err(err) => Err(classify(err)),
         }
     }
@@ -237,14 +230,7 @@ impl UserStore for DynamoUserStore {
         };
         match update.send().await {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(ctx))
-                if matches!(
-                    ctx.err(),
-                    UpdateItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                Ok(())
-            }
+            Err(err) if condition_failed(&err) => Ok(()),
             Err(err) => Err(classify(err)),
         }
     }
@@ -352,6 +338,14 @@ fn lock_write(
             Err(classify(err))
         }
     }
+}
+
+/// An `UpdateItem` refused by its condition expression: an expected outcome, not a failure.
+fn condition_failed(err: &SdkError<UpdateItemError, HttpResponse>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(UpdateItemError::ConditionalCheckFailedException(_))
+    )
 }
 
 fn number(value: impl std::fmt::Display) -> AttributeValue {
