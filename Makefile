@@ -12,14 +12,23 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template sam-build fmt clean check-cache fuzz-api fuzz bench bench-smoke
+.PHONY: dev test tools lint unit e2e template sam-build fmt clean check-cache fuzz-api fuzz bench bench-smoke \
+	invoke arm64-smoke
 
 ## dev: the API on http://127.0.0.1:9000, DynamoDB (moto) on :8000, Redis on :6380
 dev: tools
 	scripts/dev.sh
 
 ## test: everything CI runs
-test: tools lint unit bench-smoke e2e template
+test: tools lint unit bench-smoke template arm64-smoke e2e
+
+SAM_BUILD_DIR := $(CACHE_DIR)/sam-build
+
+## invoke: one function in a Lambda container (sam local invoke) with one of events/,
+## against a running `make dev`: make invoke FN=me EVENT=events/me.json
+invoke: tools sam-build
+	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=signup|signin|me|signout EVENT=events/<fixture>.json"; exit 2; }
+	SAM_BUILD_DIR=$(SAM_BUILD_DIR) scripts/invoke.sh "$(FN)" "$(EVENT)"
 
 tools: $(VENV_STAMP) $(CACHE_DIR)/.rust-targets
 	@scripts/ensure_redis.sh
@@ -45,9 +54,11 @@ lint:
 unit:
 	cargo test --workspace
 
-# End-to-end through `make dev`'s own stack (moto_server + cargo lambda watch) on free ports.
-e2e:
-	$(VENV)/bin/python -m pytest -q tests
+# End-to-end through `make dev`'s own stack (moto_server + cargo lambda watch) on free ports,
+# and every fixture through `sam local invoke` (tests/test_sam_invoke.py; needs Docker).
+e2e: sam-build
+	@scripts/ensure_arm64.sh
+	SAM_BUILD_DIR=$(SAM_BUILD_DIR) $(VENV)/bin/python -m pytest -q tests
 
 ## bench: cold start, warm latency, CPU per request (per process and in-process), peak RSS and
 ## arm64 sizes of every function against a hello-world floor; writes bench/results.md and .svg
@@ -87,13 +98,20 @@ fuzz:
 	    fuzz/regressions/$$target -- -max_total_time=$(FUZZ_SECONDS); \
 	done
 
+# The arm64 bootstraps `sam build` made, each under qemu-user against the loopback Runtime API
+# and real back-ends: init and three invocations whose answers are checked.
+arm64-smoke: sam-build
+	@scripts/ensure_arm64.sh
+	cargo build --quiet -p bench
+	target/debug/bench --arm64 $(SAM_BUILD_DIR) --warm 2
+
 template: sam-build
 	cfn-lint template.yaml
 	sam validate --lint
 
 sam-build:
-	sam build --build-dir $(CACHE_DIR)/sam-build
-	scripts/check_bootstraps.sh $(CACHE_DIR)/sam-build
+	sam build --build-dir $(SAM_BUILD_DIR)
+	scripts/check_bootstraps.sh $(SAM_BUILD_DIR)
 
 fmt:
 	cargo fmt --all

@@ -3,11 +3,14 @@
 from template.yaml so local tables and the deployed one cannot drift apart.
 
     create_table.py --endpoint http://127.0.0.1:8000 --table users   # create (idempotent)
+    create_table.py --endpoint ... --secret NAME   # JWT_SECRET's value as a Secrets Manager
+                                                   # secret (created or updated); prints its ARN
     create_table.py --print-schema                                   # the schema as JSON
     create_table.py --list-functions                                 # the Lambda functions
 """
 import argparse
 import json
+import os
 import pathlib
 import sys
 
@@ -69,6 +72,24 @@ def create_table(endpoint, table, region="us-east-1"):
         pass  # already there: `make dev` reuses the table across restarts
 
 
+def put_secret(endpoint, name, value, region="us-east-1"):
+    """The signing key where a deployed function finds it (`JWT_SECRET_ARN`), for
+    `sam local invoke`; returns the secret's ARN."""
+    import boto3
+
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    try:
+        return client.create_secret(Name=name, SecretString=value)["ARN"]
+    except client.exceptions.ResourceExistsException:
+        return client.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint")
@@ -76,12 +97,16 @@ def main():
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--print-schema", action="store_true")
     parser.add_argument("--list-functions", action="store_true")
+    parser.add_argument("--secret", metavar="NAME", help="store $JWT_SECRET as secret NAME")
     args = parser.parse_args()
     if args.list_functions:
         resources = load_template()["Resources"]
         print("\n".join(n for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function"))
     elif args.print_schema:
         print(json.dumps(table_schema()))
+    elif args.endpoint and args.secret:
+        value = os.environ.get("JWT_SECRET") or parser.error("--secret reads JWT_SECRET")
+        print(put_secret(args.endpoint, args.secret, value, args.region))
     elif args.endpoint and args.table:
         create_table(args.endpoint, args.table, args.region)
     else:

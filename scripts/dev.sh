@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The local stack behind `make dev`: moto_server (DynamoDB API) and redis-server on loopback,
-# the users table with template.yaml's key schema, a dev JWT secret, and `cargo lambda watch`
-# serving POST /signup, POST /signin, GET /me and POST /signout. Ctrl-C stops everything it
-# started.
+# The local stack behind `make dev`: moto_server (DynamoDB and Secrets Manager) and
+# redis-server on loopback, the users table with template.yaml's key schema, a dev JWT secret,
+# `cargo lambda watch` running the functions, and scripts/dev_front.py serving POST /signup,
+# POST /signin, GET /me and POST /signout as API Gateway does. With a Docker engine, also what
+# `make invoke` needs: the secret in moto, a relay for containers, .dev/sam-env.json.
+# Ctrl-C stops everything it started.
 #
 # Overrides (environment): API_PORT (9000), DYNAMODB_PORT (8000), REDIS_PORT (6380, beside a
-# system Redis that may hold 6379), TABLE_NAME (auth-users), RATE_LIMIT_CAPACITY,
+# system Redis that may hold 6379), WATCH_PORT (cargo lambda's; a free one), AWS_REGION
+# (us-east-1), TABLE_NAME (auth-users), RATE_LIMIT_CAPACITY,
 # RATE_LIMIT_REFILL_PER_SECOND, PROFILE_CACHE_TTL_SECONDS, ACCOUNT_LOCK_THRESHOLD,
 # ACCOUNT_LOCK_MAX_SECONDS, ADDRESS_LOCK_THRESHOLD, REDIS_MAX_IDLE_SECONDS,
 # JWT_SECRET (else generated once into $DEV_STATE_DIR/jwt-secret), TOKEN_TTL_SECONDS,
@@ -91,6 +94,34 @@ setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly
 pids+=($!)
 wait_for_port "$REDIS_PORT"
 
+export AWS_REGION=${AWS_REGION:-us-east-1}
+
+# `sam local invoke` (make invoke) runs a function in a Docker container: it reaches these
+# servers through a relay on the Docker bridge's gateway, reads the signing key from moto's
+# Secrets Manager as deployed functions do, and gets both from the env-vars file written here.
+sam_env="$DEV_STATE_DIR/sam-env.json"
+rm -f "$sam_env"
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  gateway=$(python3 scripts/docker_relay.py --gateway)
+  secret_arn=$(JWT_SECRET=$JWT_SECRET python3 scripts/create_table.py --region "$AWS_REGION" \
+    --endpoint "http://127.0.0.1:$DYNAMODB_PORT" --secret "$TABLE_NAME-jwt-secret")
+  setsid python3 scripts/docker_relay.py "$DYNAMODB_PORT" "$REDIS_PORT" >"$DEV_STATE_DIR/relay.log" 2>&1 &
+  pids+=($!)
+  TABLE_NAME=$TABLE_NAME JWT_SECRET_ARN=$secret_arn REDIS_URL="redis://$gateway:$REDIS_PORT" \
+    AWS_ENDPOINT_URL="http://$gateway:$DYNAMODB_PORT" python3 - "$sam_env" <<'PY'
+import json, os, sys
+names = ["TABLE_NAME", "JWT_SECRET_ARN", "REDIS_URL", "AWS_ENDPOINT_URL", "TOKEN_TTL_SECONDS",
+         "TOKEN_ISSUER", "RATE_LIMIT_CAPACITY", "RATE_LIMIT_REFILL_PER_SECOND",
+         "ACCOUNT_LOCK_THRESHOLD", "ACCOUNT_LOCK_MAX_SECONDS", "ADDRESS_LOCK_THRESHOLD"]
+values = {name: os.environ[name] for name in names if os.environ.get(name)}
+with open(sys.argv[1], "w") as f:
+    json.dump({"Parameters": values}, f, indent=2)
+PY
+  say "wrote $sam_env for sam local invoke (make invoke FN=… EVENT=…)"
+else
+  say "no Docker engine: make invoke (sam local invoke) is unavailable, the rest works"
+fi
+
 # What the functions see; the same variables the template sets, pointed at local servers.
 export JWT_SECRET TABLE_NAME
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
@@ -100,7 +131,6 @@ for optional in TOKEN_TTL_SECONDS TOKEN_ISSUER RATE_LIMIT_CAPACITY RATE_LIMIT_RE
   if [ -n "${!optional:-}" ]; then export "${optional?}"; fi
 done
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
-export AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
@@ -108,8 +138,15 @@ export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 say "building the functions"
 cargo build --quiet -p signup -p signin -p me -p signout
 
-say "starting cargo lambda watch on 127.0.0.1:$API_PORT"
-setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" &
+# cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
+# HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
+WATCH_PORT=${WATCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+say "starting cargo lambda watch on 127.0.0.1:$WATCH_PORT"
+setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" &
+pids+=($!)
+wait_for_port "$WATCH_PORT"
+say "starting the API front on 127.0.0.1:$API_PORT"
+setsid python3 scripts/dev_front.py --port "$API_PORT" --upstream "127.0.0.1:$WATCH_PORT" &
 pids+=($!)
 wait_for_port "$API_PORT"
 

@@ -28,6 +28,7 @@ class Api:
         self.base = base
         self.log_path = log_path
         self.secret = secret
+        self.state = log_path.parent  # DEV_STATE_DIR: logs, sam-env.json
 
     def log(self):
         return self.log_path.read_text()
@@ -61,8 +62,8 @@ def dev_stack(**overrides):
         DEV_STATE_DIR=state,
         TABLE_NAME="e2e-users",
         JWT_SECRET="e2e-secret-that-is-long-enough-for-hs256-tokens",
-        **overrides,
     )
+    env.update(overrides)
     log_path = pathlib.Path(state) / "dev.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(

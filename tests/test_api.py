@@ -105,6 +105,14 @@ def test_transport_level_mistakes(api):
     assert form[0] == 415 and form[1]["errorCode"] == 4150
     huge = api.call("POST", "/signup", raw=json.dumps({"firstName": "x" * 70_000}).encode())
     assert huge[0] == 413 and huge[1]["errorCode"] == 4130
+    # Not UTF-8: make dev's front hands it over base64-encoded, as API Gateway does, and the
+    # answer is the function's own.
+    for path in ("/signup", "/signin"):
+        latin1 = api.call("POST", path, raw='{"email": "é@x.co"}'.encode("latin-1"))
+        assert latin1[:2] == (400, {"message": "Request body must be a JSON object", "errorCode": 4002})
+    # What API Gateway answers itself, before any function: a route that is not there.
+    assert api.call("GET", "/signup")[:2] == (404, {"message": "Not Found"})
+    assert api.call("POST", "/users")[:2] == (404, {"message": "Not Found"})
 
 
 def test_logs_carry_request_ids_and_never_secrets(api):

@@ -240,3 +240,64 @@ def test_availability_zones_are_parameters():
     for subnet, parameter in [("PrivateSubnetA", "AvailabilityZoneA"), ("PrivateSubnetB", "AvailabilityZoneB")]:
         zone = RESOURCES[subnet]["Properties"]["AvailabilityZone"]
         assert zone["If"][1] == {"Ref": parameter}
+
+
+def sam_transform(parameters):
+    """template.yaml through SAM's own translator (what CloudFormation's AWS::Serverless
+    transform runs), as CloudFormation JSON."""
+    import json
+    import os
+
+    from samtranslator.translator.transform import transform
+
+    def cloudformation(node):  # create_table's loader keeps `!Sub x` as {"Sub": x}
+        if isinstance(node, list):
+            return [cloudformation(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, value),) = node.items()
+            if key == "GetAtt" and isinstance(value, str):
+                value = value.split(".", 1)
+            if key not in ("Ref", "Condition") and key[0].isupper() and key in INTRINSICS:
+                return {f"Fn::{key}": cloudformation(value)}
+        return {key: cloudformation(value) for key, value in node.items()}
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    template = cloudformation(json.loads(json.dumps(TEMPLATE)))
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/key"  # what `sam package` makes
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return transform(template, parameters, NoManagedPolicies())
+
+
+INTRINSICS = {"Sub", "GetAtt", "If", "Split", "Not", "Equals", "Select", "GetAZs", "Join",
+              "Cidr", "And", "Or", "FindInMap", "Base64"}
+
+
+def test_cors_is_off_by_default_and_lists_only_the_configured_origins():
+    parameter = TEMPLATE["Parameters"]["CorsAllowedOrigins"]
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    for accepted in ["", "https://app.example.com", "https://a.example.com,http://localhost:3000"]:
+        assert pattern.fullmatch(accepted), accepted
+    for refused in ["*", "https://*.example.com", "https://a.example.com,*", "app.example.com",
+                    "https://a.example.com/path", "https://a.example.com, https://b.example.com"]:
+        assert not pattern.fullmatch(refused), refused
+    assert TEMPLATE["Conditions"]["HasCorsOrigins"] == {
+        "Not": [{"Equals": [{"Ref": "CorsAllowedOrigins"}, ""]}]
+    }
+
+    origins = "https://app.example.com,http://localhost:3000"
+    api = sam_transform({"CorsAllowedOrigins": origins})["Resources"]["HttpApi"]["Properties"]
+    condition, cors, otherwise = api["Body"]["x-amazon-apigateway-cors"]["Fn::If"]
+    assert condition == "HasCorsOrigins" and otherwise == {"Ref": "AWS::NoValue"}
+    assert cors["allowOrigins"] == {"Fn::Split": [",", origins]}
+    # Tokens travel in the Authorization header: the browser must be allowed to send it, and
+    # never cookies; Retry-After must be readable by the page.
+    assert cors["allowCredentials"] is False
+    assert set(cors["allowHeaders"]) == {"authorization", "content-type"}
+    assert set(cors["allowMethods"]) == {"GET", "POST"}
+    assert cors["exposeHeaders"] == ["retry-after"]

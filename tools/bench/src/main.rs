@@ -4,6 +4,10 @@
 //! `lambda_runtime` binary built with the same profile (the floor).
 //!
 //! Usage: bench [--profile release|debug] [--fresh N] [--warm N] [--only a,b] [--write DIR]
+//!        bench --arm64 SAM_BUILD_DIR [--warm N]
+//!
+//! `--arm64` runs the bootstraps `sam build` made (what is deployed) under qemu-user instead:
+//! init and `1 + N` checked invocations each, a smoke run; emulated timings are not figures.
 
 #![allow(clippy::print_stdout)]
 
@@ -93,6 +97,8 @@ struct Options {
     write: Option<PathBuf>,
     /// Functions to measure besides the floor; all when empty.
     only: Vec<String>,
+    /// `sam build`'s output: smoke-run its arm64 bootstraps under qemu-user instead.
+    arm64: Option<PathBuf>,
 }
 
 fn options() -> Result<Options, String> {
@@ -102,6 +108,7 @@ fn options() -> Result<Options, String> {
         warm: 1000,
         write: None,
         only: Vec::new(),
+        arm64: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -113,6 +120,7 @@ fn options() -> Result<Options, String> {
             "--warm" => options.warm = number()?.max(1),
             "--write" => options.write = Some(PathBuf::from(&value)),
             "--only" => options.only = value.split(',').map(str::to_owned).collect(),
+            "--arm64" => options.arm64 = Some(PathBuf::from(&value)),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -134,6 +142,21 @@ async fn run() -> Result<(), String> {
     let redis_url = env.redis.as_ref().map(|r| r.url()).unwrap_or_default();
     let user = env.seed_user("bench@example.com", workload::PASSWORD).await;
     let secret_arn = store_secret().await?;
+    if let Some(dir) = &options.arm64 {
+        let subjects = TARGETS
+            .iter()
+            .filter(|t| t.name != "hello" && t.aws == Distance::Loopback)
+            .enumerate()
+            .map(|(series, target)| Subject {
+                target,
+                binary: dir.join(sam_function(target.binary)).join("bootstrap"),
+                launch: process::Launch::Qemu,
+                vars: function_env(target, &env.table, &redis_url, &secret_arn, None),
+                workload: Workload::new(target.binary, series, &user),
+                figures: Figures::default(),
+            });
+        return smoke(subjects, &env, options.warm).await;
+    }
     let chosen = |t: &&Target| {
         t.name == "hello" || options.only.is_empty() || options.only.iter().any(|o| o == t.name)
     };
@@ -148,24 +171,12 @@ async fn run() -> Result<(), String> {
     };
     let mut subjects = Vec::new();
     for (series, target) in TARGETS.iter().filter(chosen).enumerate() {
-        let workload = match target.binary {
-            "hello" => Workload::Hello,
-            "signup" => Workload::Signup { series, count: 0 },
-            "signin" => Workload::Signin {
-                email: user.email.to_string(),
-            },
-            "me" => Workload::Me {
-                token: env.token_for(&user).await,
-            },
-            _ => Workload::Signout {
-                user: Box::new(user.clone()),
-            },
-        };
         subjects.push(Subject {
             target,
             binary: bin_dir.join(target.binary),
+            launch: process::Launch::Native,
             vars: function_env(target, &env.table, &redis_url, &secret_arn, remote.as_ref()),
-            workload,
+            workload: Workload::new(target.binary, series, &user),
             figures: Figures::default(),
         });
     }
@@ -220,6 +231,41 @@ async fn run() -> Result<(), String> {
         eprintln!("bench: wrote {}/results.md and results.svg", dir.display());
     }
     Ok(())
+}
+
+/// `--arm64`: each bootstrap through init and `1 + warm` invocations whose answers are
+/// checked; prints what it took under emulation.
+async fn smoke(
+    subjects: impl Iterator<Item = Subject>,
+    env: &TestEnv,
+    warm: usize,
+) -> Result<(), String> {
+    println!("| arm64 bootstrap (qemu-user) | init | first invocation | warm p50 |");
+    println!("|---|---|---|---|");
+    for mut subject in subjects {
+        let (init, first) = subject.cold_start(env).await?;
+        subject.warm_run(env, warm).await?;
+        let mut times = subject.figures.warm.clone();
+        times.sort();
+        let p50 = times.get(times.len() / 2).copied().unwrap_or_default();
+        println!(
+            "| {} | {init:.1?} | {first:.1?} | {p50:.1?} (n={}) |",
+            subject.target.name,
+            times.len()
+        );
+    }
+    Ok(())
+}
+
+/// The logical id `sam build` names a function's directory after: `me` → `MeFunction`.
+fn sam_function(binary: &str) -> String {
+    let mut chars = binary.chars();
+    let first = chars.next().map(|c| c.to_ascii_uppercase());
+    first
+        .into_iter()
+        .chain(chars)
+        .chain("Function".chars())
+        .collect()
 }
 
 /// moto_server and redis-server on free loopback ports, a fresh table, and an in-process app
@@ -342,6 +388,7 @@ pub const SIGNUP_WARM_CAP: usize = 200;
 struct Subject {
     target: &'static Target,
     binary: PathBuf,
+    launch: process::Launch,
     vars: Vec<(String, String)>,
     workload: Workload,
     figures: Figures,
@@ -353,7 +400,7 @@ impl Subject {
         let name = self.target.name;
         let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
         let started = Instant::now();
-        let process = process::Function::spawn(&self.binary, &self.vars, api.port)?;
+        let process = process::Function::spawn(&self.binary, self.launch, &self.vars, api.port)?;
         let ready = api
             .ready(LIMIT)
             .await

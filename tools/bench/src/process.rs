@@ -9,12 +9,43 @@ pub struct Function {
     log: std::path::PathBuf,
 }
 
+/// How a bootstrap is started: as is, or (an arm64 one from `sam build`, on another machine)
+/// under qemu-user, with Debian's arm64 glibc (`libc6-arm64-cross`) as the root its loader
+/// and libraries come from.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Launch {
+    Native,
+    Qemu,
+}
+
+const QEMU: &str = "qemu-aarch64-static";
+const QEMU_LD_PREFIX: &str = "/usr/aarch64-linux-gnu";
+
+impl Launch {
+    fn command(self, binary: &Path) -> Command {
+        match self {
+            Launch::Native => Command::new(binary),
+            Launch::Qemu => {
+                let mut command = Command::new(QEMU);
+                command.arg("-L").arg(QEMU_LD_PREFIX).arg(binary);
+                command
+            }
+        }
+    }
+}
+
 impl Function {
-    pub fn spawn(binary: &Path, vars: &[(String, String)], api_port: u16) -> Result<Self, String> {
+    pub fn spawn(
+        binary: &Path,
+        launch: Launch,
+        vars: &[(String, String)],
+        api_port: u16,
+    ) -> Result<Self, String> {
         let name = binary.file_name().unwrap_or_default().to_string_lossy();
         let log = std::env::temp_dir().join(format!("bench-{name}.log"));
         let stderr = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let child = Command::new(binary)
+        let child = launch
+            .command(binary)
             .env_clear()
             .envs(vars.iter().map(|(k, v)| (k, v)))
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{api_port}"))
@@ -23,10 +54,11 @@ impl Function {
             .stderr(stderr)
             .spawn()
             .map_err(|e| {
-                format!(
-                    "cannot start {}: {e} (build it first: make bench does)",
-                    binary.display()
-                )
+                let hint = match launch {
+                    Launch::Native => "build it first: make bench does",
+                    Launch::Qemu => "arm64 runs need qemu-user-static and libc6-arm64-cross",
+                };
+                format!("cannot start {}: {e} ({hint})", binary.display())
             })?;
         Ok(Self { child, log })
     }

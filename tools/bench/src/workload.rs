@@ -18,8 +18,10 @@ pub enum Workload {
     Signin {
         email: String,
     },
+    /// One session for every request, opened at the first.
     Me {
-        token: String,
+        user: Box<User>,
+        token: Option<String>,
     },
     /// A fresh session each time, opened outside the timed part.
     Signout {
@@ -29,6 +31,24 @@ pub enum Workload {
 }
 
 impl Workload {
+    /// What `binary` gets; `series` tells apart sign-up rows, `user` is the seeded account.
+    pub fn new(binary: &str, series: usize, user: &User) -> Self {
+        match binary {
+            "hello" => Workload::Hello,
+            "signup" => Workload::Signup { series, count: 0 },
+            "signin" => Workload::Signin {
+                email: user.email.to_string(),
+            },
+            "me" => Workload::Me {
+                user: Box::new(user.clone()),
+                token: None,
+            },
+            _ => Workload::Signout {
+                user: Box::new(user.clone()),
+            },
+        }
+    }
+
     pub fn expected_status(&self) -> Option<u64> {
         match self {
             Workload::Signup { .. } => Some(201),
@@ -50,7 +70,12 @@ impl Workload {
                 body["email"] = email.as_str().into();
                 body["password"] = PASSWORD.into();
             }),
-            Workload::Me { token } => authorized(fixture("me")?, token),
+            Workload::Me { user, token } => {
+                if token.is_none() {
+                    *token = Some(env.token_for(user).await);
+                }
+                authorized(fixture("me")?, token.as_deref().unwrap_or_default())
+            }
             Workload::Signout { user } => {
                 let token = env
                     .app

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""`make dev`'s HTTP front on 127.0.0.1:9000: what API Gateway's HTTP API does in front of the
+functions, in front of `cargo lambda watch`.
+
+Each request becomes an API Gateway payload 2.0 event, routed by the table in Cargo.toml
+(`[workspace.metadata.lambda.watch.router]`), and goes to cargo lambda's invoke endpoint;
+the function's answer becomes the HTTP response. Why not cargo lambda's own HTTP endpoint:
+
+- a body that is not UTF-8 text: cargo lambda answers 500 text/plain before any function
+  runs; API Gateway hands it to the function base64-encoded, and so does this front, so the
+  answer is the function's own (400 for a JSON body that is not UTF-8);
+- a request in flight while `cargo lambda watch` restarts the functions (a code change) can
+  be lost with the process that held it; here every request gets an answer within
+  API Gateway's own limit of 30 s: the function's, or 503 `{"message": "Service Unavailable"}`.
+
+What API Gateway answers itself is answered here the same way: 404 `{"message": "Not Found"}`
+for a route that is not in the table, 413 for a body over 10 MB.
+
+    dev_front.py --port 9000 --upstream 127.0.0.1:9001
+"""
+import argparse
+import base64
+import datetime
+import http.client
+import http.server
+import json
+import os
+import pathlib
+import socket
+import sys
+import tomllib
+import urllib.parse
+import uuid
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# API Gateway's integration timeout for HTTP APIs (DEV_FRONT_TIMEOUT_SECONDS for tests), and
+# its payload limit.
+UPSTREAM_TIMEOUT_SECONDS = float(os.environ.get("DEV_FRONT_TIMEOUT_SECONDS") or 30)
+MAX_BODY = 10 * 1024 * 1024
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+def routes():
+    """{(method, path): function} from Cargo.toml's cargo-lambda router."""
+    manifest = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+    return {
+        (entry["method"].upper(), path): entry["function"]
+        for path, entries in router.items()
+        for entry in entries
+    }
+
+
+def event(method, target, headers, body, client_ip, host, request_id):
+    """The API Gateway HTTP API (payload 2.0) event for one request."""
+    url = urllib.parse.urlsplit(target)
+    merged = {}
+    for name, value in headers.items():
+        name = name.lower()
+        merged[name] = f"{merged[name]},{value}" if name in merged else value
+    cookies = merged.pop("cookie", None)
+    merged.update({"x-forwarded-for": client_ip, "x-forwarded-proto": "http",
+                   "x-forwarded-port": host.rsplit(":", 1)[-1]})
+    query = {}
+    for name, value in urllib.parse.parse_qsl(url.query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    content_type = merged.get("content-type", "")
+    text = content_type == "" or content_type.lower().startswith(TEXT_TYPES)
+    try:
+        decoded = body.decode("utf-8") if text else None
+    except UnicodeDecodeError:
+        decoded = None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    route_key = f"{method} {url.path}"
+    result = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": url.path,
+        "rawQueryString": url.query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": host,
+            "domainPrefix": host.split(".")[0],
+            "http": {"method": method, "path": url.path, "protocol": "HTTP/1.1",
+                     "sourceIp": client_ip, "userAgent": merged.get("user-agent", "")},
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": bool(body) and decoded is None,
+    }
+    if cookies:
+        result["cookies"] = [c.strip() for c in cookies.split(";")]
+    if query:
+        result["queryStringParameters"] = query
+    if body:
+        result["body"] = decoded if decoded is not None else base64.b64encode(body).decode()
+    return result
+
+
+class Front(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    table = {}
+    upstream = ("127.0.0.1", 9001)
+
+    def log_message(self, *args):  # one line per request is noise in make dev's terminal
+        pass
+
+    def send_response(self, code, message=None):
+        # As API Gateway: a date and a request id, no server banner.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("date", self.date_time_string())
+        self.send_header("apigw-requestid", self.request_id)
+
+    def answer(self, status, body=b"", headers=(), cookies=()):
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        for cookie in cookies:
+            self.send_header("set-cookie", cookie)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def gateway_error(self, status, message):
+        body = json.dumps({"message": message}, separators=(",", ":")).encode()
+        self.answer(status, body, [("content-type", "application/json")])
+
+    def read_body(self):
+        """The body, or None when it is over API Gateway's limit (the connection then closes)."""
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            chunks, size = [], 0
+            while True:
+                length = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if length == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                size += length
+                if size > MAX_BODY:
+                    self.close_connection = True
+                    return None
+                chunks.append(self.rfile.read(length))
+                self.rfile.readline()
+        length = int(self.headers.get("content-length") or 0)
+        if length > MAX_BODY:
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def handle_any(self):
+        self.request_id = uuid.uuid4().hex[:16]
+        try:
+            body = self.read_body()
+        except ValueError:
+            self.close_connection = True
+            return self.gateway_error(400, "Bad Request")
+        if body is None:
+            return self.gateway_error(413, "Request Entity Too Large")
+        path = urllib.parse.urlsplit(self.path).path
+        function = self.table.get((self.command, path))
+        if function is None:
+            return self.gateway_error(404, "Not Found")
+        host = self.headers.get("host") or "127.0.0.1"
+        payload = json.dumps(
+            event(self.command, self.path, self.headers, body, self.client_address[0], host,
+                  self.request_id)
+        ).encode()
+        try:
+            status, text = self.invoke(function, payload)
+        except (OSError, http.client.HTTPException) as err:
+            # Timed out, or the connection was lost while the functions were restarted.
+            print(f"[front] {self.command} {path}: no answer from {function} ({err})",
+                  file=sys.stderr, flush=True)
+            return self.gateway_error(503, "Service Unavailable")
+        try:
+            if status != 200:
+                raise ValueError(f"invoke status {status}")
+            response = json.loads(text)
+            answer = response.get("body") or ""
+            answer = (base64.b64decode(answer) if response.get("isBase64Encoded")
+                      else answer.encode())
+            headers = list((response.get("headers") or {}).items())
+            for name, values in (response.get("multiValueHeaders") or {}).items():
+                headers += [(name, value) for value in values]
+            self.answer(int(response["statusCode"]), answer, headers, response.get("cookies") or ())
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            # What API Gateway answers when the function fails or answers garbage.
+            print(f"[front] {self.command} {path}: {function} failed ({err}): {text[:500]!r}",
+                  file=sys.stderr, flush=True)
+            self.gateway_error(500, "Internal Server Error")
+
+    def invoke(self, function, payload):
+        connection = http.client.HTTPConnection(*self.upstream, timeout=UPSTREAM_TIMEOUT_SECONDS)
+        try:
+            connection.request(
+                "POST", f"/2015-03-31/functions/{function}/invocations", payload,
+                {"content-type": "application/json"},
+            )
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def __getattr__(self, name):
+        # Every method (TRACE, PROPFIND…) is routed, and answered 404 when no route has it.
+        if name.startswith("do_"):
+            return self.handle_any
+        raise AttributeError(name)
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True, help="cargo lambda watch's HOST:PORT")
+    args = parser.parse_args()
+    host, port = args.upstream.rsplit(":", 1)
+    Front.table = routes()
+    Front.upstream = (host, int(port))
+    server = Server(("127.0.0.1", args.port), Front)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    socket.setdefaulttimeout(None)
+    main()

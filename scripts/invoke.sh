@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make invoke FN=<function> EVENT=<fixture>`: one function, built by `sam build` for arm64, run
+# by `sam local invoke` in a container with one API Gateway event from events/, against the
+# servers of a running `make dev` (its .dev/sam-env.json). A fixture that says
+# PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN gets a fresh token of the fixtures' user instead.
+#
+# The image: LAMBDA_IMAGE if set; else AWS's provided:al2023 image when a registry answers;
+# else a stand-in built from Debian packages (scripts/lambda_base_image.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage="usage: invoke.sh FUNCTION EVENT   (FUNCTION: signup, signin, me, signout; EVENT: events/….json)"
+fn=${1:?$usage}
+event=${2:?$usage}
+build_dir=${SAM_BUILD_DIR:?set SAM_BUILD_DIR to the --build-dir of sam build}
+sam_env=${DEV_STATE_DIR:-.dev}/sam-env.json
+api="http://127.0.0.1:${API_PORT:-9000}"
+aws_image=public.ecr.aws/lambda/provided:al2023-arm64
+
+say() { printf '[invoke] %s\n' "$*" >&2; }
+
+logical="${fn^}Function"
+grep -q "^  $logical:" "$build_dir/template.yaml" || { say "no function $fn; $usage"; exit 2; }
+[ -f "$event" ] || { say "no event file $event; $usage"; exit 2; }
+[ -s "$sam_env" ] || {
+  say "no $sam_env: run make dev first (in another terminal, with a Docker engine running)"
+  exit 1
+}
+# make dev created every resource in one region; the secret's ARN names it.
+region=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["Parameters"]["JWT_SECRET_ARN"].split(":")[3])' "$sam_env")
+
+if grep -q PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN "$event"; then
+  token=$(python3 scripts/dev_token.py --api "$api")
+  with_token=$(mktemp --suffix=.json)
+  trap 'rm -f "$with_token"' EXIT
+  sed "s/PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN/$token/" "$event" >"$with_token"
+  event=$with_token
+fi
+
+if [ -n "${LAMBDA_IMAGE:-}" ]; then
+  image=$LAMBDA_IMAGE
+elif docker image inspect "$aws_image" >/dev/null 2>&1 || timeout 120 docker pull -q "$aws_image" >/dev/null 2>&1; then
+  image=$aws_image
+else
+  say "no registry answers: running in the stand-in image (Debian's arm64 glibc, see docs/local.md)"
+  image=$(python3 scripts/lambda_base_image.py)
+fi
+
+sam local invoke "$logical" --template "$build_dir/template.yaml" --event "$event" \
+  --env-vars "$sam_env" --region "$region" --invoke-image "$image" --skip-pull-image

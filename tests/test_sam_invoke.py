@@ -1,0 +1,140 @@
+"""Every fixture in events/ through `sam local invoke`, the way README's `make invoke` runs it:
+the arm64 bootstraps of `sam build` in a Lambda container (aarch64 under qemu-user-static),
+SAM CLI's Runtime Interface Emulator, the env-vars file `make dev` writes, the signing key
+read from (moto's) Secrets Manager, DynamoDB and Redis reached through the Docker relay.
+
+Nothing can be pulled here, so the container image is the stand-in that
+scripts/lambda_base_image.py builds from Debian packages. Skips without a Docker engine or
+aarch64 emulation unless REQUIRE_DOCKER=1 (.ci/run sets it): then it fails instead.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, dev_stack
+
+EVENTS = sorted(p.stem for p in (ROOT / "events").glob("*.json"))
+TOKEN = "PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN"
+
+
+def missing_prerequisite():
+    try:
+        subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "no Docker engine answers `docker info`"
+    binfmt = pathlib.Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+    if not binfmt.exists() or "enabled" not in binfmt.read_text():
+        return "no aarch64 emulation (install qemu-user-static; mount binfmt_misc)"
+    if not os.environ.get("SAM_BUILD_DIR"):
+        return "SAM_BUILD_DIR is not set (make e2e sets it to sam build's output)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def invoke():
+    reason = missing_prerequisite()
+    if reason:
+        if os.environ.get("REQUIRE_DOCKER") == "1":
+            pytest.fail(f"sam local invoke suite required: {reason}")
+        pytest.skip(f"sam local invoke suite skipped: {reason}")
+    image = subprocess.run(
+        ["python3", "scripts/lambda_base_image.py"], cwd=ROOT, check=True,
+        capture_output=True, text=True,
+    ).stdout.strip()
+    with dev_stack(TABLE_NAME="sam-users") as api:
+        env = dict(
+            os.environ,
+            DEV_STATE_DIR=str(api.state),
+            API_PORT=api.base.rsplit(":", 1)[1],
+            LAMBDA_IMAGE=image,
+        )
+
+        def run(function, event):
+            """(status, parsed body or None, headers, seconds) of one `make invoke`."""
+            started = time.monotonic()
+            done = subprocess.run(
+                ["scripts/invoke.sh", function, str(event)], cwd=ROOT, env=env,
+                capture_output=True, text=True, timeout=300,
+            )
+            seconds = time.monotonic() - started
+            assert done.returncode == 0, done.stderr[-4000:]
+            # SAM CLI prints the function's answer as the last line of stdout.
+            answer = json.loads(done.stdout.strip().splitlines()[-1])
+            body = answer.get("body")
+            return answer["statusCode"], (json.loads(body) if body else None), \
+                answer.get("headers", {}), seconds
+
+        run.api = api
+        run.timings = {}
+        yield run
+        print("\nsam local invoke seconds per fixture:",
+              json.dumps({k: round(v, 1) for k, v in run.timings.items()}))
+
+
+def function_of(fixture):
+    return fixture.split("-")[0]
+
+
+# In this order: the sign-ups before the sign-ins, the wrong password before nothing else
+# could lock the account. Every fixture of events/ must be here (test_every_fixture_is_run).
+EXPECTED = [
+    ("signup-wrong-content-type", 415, {"message": "Content-Type must be application/json", "errorCode": 4150}),
+    ("signup-malformed-json", 400, {"message": "Request body must be a JSON object", "errorCode": 4002}),
+    ("signup-missing-fields", 400, {"message": "Missing fields", "errorCode": 4000}),
+    ("signup-invalid-fields", 400, {"message": "Invalid fields", "errorCode": 4001}),
+    ("signup-contract-example", 400, {"message": "Invalid fields", "errorCode": 4001}),
+    ("signup-base64", 201, "token"),
+    ("signup", 409, {"message": "E-mail already exists", "errorCode": 4090}),
+    ("signin-missing-fields", 400, {"message": "Missing fields", "errorCode": 4000}),
+    ("signin-wrong-password", 401, {"message": "Invalid e-mail or password", "errorCode": 4010}),
+    ("signin-unknown-email", 401, {"message": "Invalid e-mail or password", "errorCode": 4010}),
+    ("signin", 200, "token"),
+    ("me-no-token", 401, {"message": "Unauthorized", "errorCode": 4011}),
+    ("me", 200, "profile"),
+    ("signout", 204, None),
+    ("signout-all", 204, None),
+]
+
+
+def test_every_fixture_is_run():
+    assert sorted(name for name, _, _ in EXPECTED) == EVENTS
+
+
+def test_every_fixture_through_sam_local_invoke(invoke):
+    for fixture, status, expected in EXPECTED:
+        got_status, body, headers, seconds = invoke(function_of(fixture), ROOT / "events" / f"{fixture}.json")
+        invoke.timings[fixture] = seconds
+        assert got_status == status, (fixture, body)
+        if expected == "token":
+            assert body["token_type"] == "Bearer" and body["token"].count(".") == 2, body
+            # Signed with the key read from Secrets Manager: the make dev stack (whose
+            # functions were given the same key as JWT_SECRET) accepts it.
+            me_status, me, _ = invoke.api.call(
+                "GET", "/me", headers={"authorization": f"Bearer {body['token']}"}
+            )
+            assert (me_status, me["email"]) == (200, "hello@world.com"), fixture
+        elif expected == "profile":
+            assert body["email"] == "hello@world.com" and "password" not in json.dumps(body)
+        elif expected is None:
+            assert body is None and "content-type" not in {k.lower() for k in headers}
+        else:
+            assert {k: body[k] for k in ("message", "errorCode")} == expected, (fixture, body)
+            assert headers.get("content-type") == "application/json", (fixture, headers)
+
+
+def test_a_signed_out_token_is_refused_through_sam(invoke, tmp_path):
+    """The token in a fixture is a fresh one per invocation; one signed out by the signout
+    function (in its container) is then refused by the me function (in another)."""
+    token = subprocess.run(
+        ["python3", "scripts/dev_token.py", "--api", invoke.api.base], cwd=ROOT, check=True,
+        capture_output=True, text=True,
+    ).stdout.strip()
+    for fixture in ("signout", "me"):
+        event = tmp_path / f"{fixture}.json"
+        event.write_text((ROOT / "events" / f"{fixture}.json").read_text().replace(TOKEN, token))
+        status, body, _, _ = invoke(fixture, event)
+    assert (status, body["errorCode"]) == (401, 4012)
