@@ -2,7 +2,7 @@
 # The local stack behind `make dev`: moto_server (DynamoDB and Secrets Manager) and
 # redis-server on loopback, the users table with template.yaml's key schema, a dev JWT secret,
 # `cargo lambda watch` running the functions, and scripts/dev_front.py serving POST /signup,
-# POST /signin, GET /me and POST /signout as API Gateway does. With a Docker engine, also what
+# POST /signin, GET /me, POST /signout and POST /token/validate as API Gateway does. With a Docker engine, also what
 # `make invoke` needs: the secret in moto, a relay for containers, .dev/sam-env.json.
 # Ctrl-C stops everything it started.
 #
@@ -74,6 +74,8 @@ cleanup() {
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  # make invoke reads it to find this stack: it must not outlive it.
+  rm -f "${sam_env:-}"
   say "stopped"
 }
 trap cleanup EXIT
@@ -136,7 +138,7 @@ export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,lam
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
-cargo build --quiet -p signup -p signin -p me -p signout
+cargo build --quiet -p signup -p signin -p me -p signout -p validate
 
 # cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
 # HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
@@ -151,7 +153,7 @@ pids+=($!)
 wait_for_port "$API_PORT"
 
 # One request per route starts each function now, so the first real request is not a cold one.
-for route in "POST /signup" "POST /signin" "GET /me" "POST /signout"; do
+for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /token/validate"; do
   method=${route% *} path=${route#* }
   for _ in $(seq 1 600); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'content-type: application/json' \
@@ -162,7 +164,7 @@ for route in "POST /signup" "POST /signin" "GET /me" "POST /signout"; do
   [ "${code:-}" != "${code#4}" ] || { say "$route did not answer (last status: ${code:-none})"; exit 1; }
 done
 
-say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout; Ctrl-C stops)"
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate; Ctrl-C stops)"
 # Until stopped, or until whoever started us is gone (`make dev` killed without a chance to
 # pass the signal on): then the EXIT trap stops the servers. A short sleep in the background,
 # so a signal's trap runs at once.

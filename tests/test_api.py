@@ -1,5 +1,6 @@
-"""End to end: the compiled functions under cargo lambda's runtime emulator, behind its
-router, on a real moto_server; the same stack `make dev` gives a user."""
+"""End to end: the compiled functions under cargo lambda's runtime emulator, behind make dev's
+API Gateway front, on a real moto_server and redis-server; the same stack `make dev` gives a
+user."""
 import base64
 import concurrent.futures
 import json
@@ -159,3 +160,19 @@ def test_repeated_failures_lock_the_account(api):
     status, body, headers = api.call("POST", "/signin", {"email": user["email"], "password": PASSWORD})
     assert status == 429 and body["errorCode"] == 4291
     assert int(headers["retry-after"]) >= 1
+
+
+def test_token_validation_follows_the_session(api):
+    user = new_user()
+    token = api.call("POST", "/signup", user)[1]["token"]
+    status, verdict, headers = api.call("POST", "/token/validate", {"token": token})
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert verdict["active"] is True and verdict["email"] == user["email"]
+    assert verdict["sub"] == claims(token)["sub"] and verdict["sid"] == claims(token)["sid"]
+    assert api.call("POST", "/signout", headers={"Authorization": f"Bearer {token}"})[0] == 204
+    assert api.call("POST", "/token/validate", {"token": token})[:2] == (200, {"active": False})
+    for nonsense in ["", "a.b.c", token[:-2], "Bearer " + token]:
+        expected = (400, "Missing fields") if nonsense == "" else (200, None)
+        status, body, _ = api.call("POST", "/token/validate", {"token": nonsense})
+        assert status == expected[0], (nonsense, body)
+        assert body == {"active": False} if status == 200 else body["message"] == expected[1]

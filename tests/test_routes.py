@@ -50,6 +50,7 @@ def test_the_three_route_tables_agree():
         ("POST", "/signin", "signin"),
         ("GET", "/me", "me"),
         ("POST", "/signout", "signout"),
+        ("POST", "/token/validate", "validate"),
     }
     assert template_routes() == expected
     assert router_routes() == expected

@@ -95,6 +95,9 @@ EXPECTED = [
     ("signin", 200, "token"),
     ("me-no-token", 401, {"message": "Unauthorized", "errorCode": 4011}),
     ("me", 200, "profile"),
+    ("validate-missing-token", 400, {"message": "Missing fields", "errorCode": 4000}),
+    ("validate-not-a-token", 200, "inactive"),
+    ("validate", 200, "active"),
     ("signout", 204, None),
     ("signout-all", 204, None),
 ]
@@ -117,6 +120,10 @@ def test_every_fixture_through_sam_local_invoke(invoke):
                 "GET", "/me", headers={"authorization": f"Bearer {body['token']}"}
             )
             assert (me_status, me["email"]) == (200, "hello@world.com"), fixture
+        elif expected == "active":
+            assert body["active"] is True and body["email"] == "hello@world.com", body
+        elif expected == "inactive":
+            assert body == {"active": False}, body
         elif expected == "profile":
             assert body["email"] == "hello@world.com" and "password" not in json.dumps(body)
         elif expected is None:

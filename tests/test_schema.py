@@ -1,6 +1,6 @@
 """Schema-driven black-box run: schemathesis generates requests from openapi.yaml against
 `make dev`'s stack (every operation; examples, coverage, fuzzing and stateful phases following
-the links signup -> signin -> me -> signout) and checks every response: no 5xx, status codes,
+the links signup -> signin -> me, -> signout, -> validate) and checks every response: no 5xx, status codes,
 content types, headers and bodies as documented, schema-invalid input refused, schema-valid
 input accepted.
 
@@ -19,7 +19,7 @@ from conftest import ROOT, dev_stack
 HERE = pathlib.Path(__file__).resolve().parent
 
 # Routing of unknown methods (TRACE /me, ...) is API Gateway's, not ours: it answers 404, as
-# the local emulator does, where the check wants 405. Nothing else is excluded.
+# make dev's front does, where the check wants 405. Nothing else is excluded.
 EXCLUDED_CHECKS = "unsupported_method"
 
 
@@ -52,5 +52,5 @@ def test_schemathesis_finds_nothing(tmp_path):
     assert counts, run.stdout[-4000:]
     generated = int(counts.group(1))
     assert generated >= min_cases, f"only {generated} cases generated"
-    assert "5 covered / 5 selected" in run.stdout, "every link signup -> signin -> me -> signout was followed"
+    assert "6 covered / 6 selected" in run.stdout, "every link (signup -> signin -> me, -> signout, -> validate) was followed"
     assert "panicked" not in log

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FUNCTIONS = ["signup", "signin", "me", "signout"]
+FUNCTIONS = ["signup", "signin", "me", "signout", "validate"]
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,7 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
                 assert statement["Resource"] == {"GetAtt": "UsersTable.Arn"}
     assert dynamodb_actions(FUNCTIONS["MeFunction"]) == {"dynamodb:GetItem"}
     assert dynamodb_actions(FUNCTIONS["SignoutFunction"]) == set()
+    assert dynamodb_actions(FUNCTIONS["ValidateFunction"]) == set()
     for function in FUNCTIONS.values():
         secret_policies = [
             p for p in function["Properties"]["Policies"]

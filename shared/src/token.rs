@@ -43,6 +43,11 @@ pub struct VerifiedClaims {
     pub iat: i64,
     pub exp: i64,
     pub sid: String,
+    /// Checked against the configured issuer before this struct exists.
+    pub iss: String,
+    /// Every token we issue names the e-mail; `POST /token/validate` reports it.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 impl VerifiedClaims {

@@ -8,7 +8,7 @@ use lambda_http::http::header::{HeaderValue, CONTENT_TYPE};
 use lambda_http::{Body, Request};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use shared::domain::{Credentials, NewUser};
+use shared::domain::{Credentials, NewUser, TokenToValidate};
 use shared::{http, ApiError};
 
 fn request(body: Vec<u8>, content_type: Option<&str>) -> Request {
@@ -180,6 +180,27 @@ proptest! {
                     email.as_str().map(|e| e.trim().to_lowercase())
                 );
             }
+        }
+    }
+
+    /// `POST /token/validate`: any JSON as `token` (and any bytes as the body) is either a
+    /// non-blank string, taken as sent, or one of the documented 400s.
+    #[test]
+    fn any_token_question_maps_to_a_documented_error(
+        token in any_json(),
+        body in prop::collection::vec(any::<u8>(), 0..256),
+    ) {
+        match TokenToValidate::parse(json!({"token": token}).as_object().unwrap()) {
+            Err(err) => prop_assert!(documented(&err), "{err:?}"),
+            Ok(TokenToValidate(parsed)) => {
+                prop_assert_eq!(Some(parsed.as_str()), token.as_str().map(str::trim));
+                prop_assert!(!parsed.is_empty());
+            }
+        }
+        let outcome = http::json_object(&request(body, Some("application/json")))
+            .and_then(|map| TokenToValidate::parse(&map).map(|_| ()));
+        if let Err(err) = outcome {
+            prop_assert!(documented(&err), "{err:?}");
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use lambda_http::http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::{Body, Request};
-use shared::domain::{Credentials, NewUser};
+use shared::domain::{Credentials, NewUser, TokenToValidate};
 use shared::token::TokenService;
 use shared::{http, ApiError};
 
@@ -19,7 +19,7 @@ const CONTENT_TYPES: [Option<&str>; 5] = [
     None,
 ];
 
-/// Any bytes as the body of a sign-up or sign-in: parsing never panics, and whatever is
+/// Any bytes as the body of a sign-up, a sign-in or a token validation: parsing never panics, and whatever is
 /// refused is a documented client error (400 4000/4001/4002, 413 4130, 415 4150) whose
 /// rendered response is the `{"message", "errorCode"}` JSON.
 pub fn parse_request(data: &[u8]) {
@@ -41,6 +41,10 @@ pub fn parse_request(data: &[u8]) {
     }
     if let Err(err) = Credentials::parse(&object) {
         assert_client_error(&err, &[4000, 4001]);
+    }
+    match TokenToValidate::parse(&object) {
+        Err(err) => assert_client_error(&err, &[4000, 4001]),
+        Ok(TokenToValidate(token)) => assert!(!token.is_empty() && token.trim() == token),
     }
 }
 

@@ -26,6 +26,8 @@ impl Default for RateLimit {
 pub enum Route {
     Signup,
     Signin,
+    /// `POST /token/validate`: cheap to answer, but an oracle for guessed tokens otherwise.
+    Validate,
 }
 
 impl Route {
@@ -33,6 +35,7 @@ impl Route {
         match self {
             Route::Signup => "signup",
             Route::Signin => "signin",
+            Route::Validate => "validate",
         }
     }
 }

@@ -69,6 +69,20 @@ impl Credentials {
     }
 }
 
+/// What `POST /token/validate` carries: a token to look at, trusted in no way yet.
+#[derive(Debug)]
+pub struct TokenToValidate(pub String);
+
+impl TokenToValidate {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let token = reader.required(body, "", "token", |_, _, v| {
+            Ok(string(v)?.trim().to_owned())
+        });
+        reader.finish(token.map(Self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +111,26 @@ mod tests {
             .iter()
             .map(|p: &FieldProblem| p.field.clone())
             .collect()
+    }
+
+    #[test]
+    fn a_token_to_validate_is_any_non_blank_string() {
+        let token = TokenToValidate::parse(&object(json!({"token": " a.b.c "}))).unwrap();
+        assert_eq!(token.0, "a.b.c");
+        for missing in [json!({}), json!({"token": null}), json!({"token": "  "})] {
+            let err = TokenToValidate::parse(&object(missing)).unwrap_err();
+            assert!(matches!(err, ApiError::MissingFields(_)));
+            assert_eq!(fields(&err), ["token"]);
+        }
+        for wrong in [
+            json!({"token": 1}),
+            json!({"token": ["a"]}),
+            json!({"token": {}}),
+        ] {
+            let err = TokenToValidate::parse(&object(wrong)).unwrap_err();
+            assert!(matches!(err, ApiError::InvalidFields(_)));
+            assert_eq!(fields(&err), ["token"]);
+        }
     }
 
     #[test]

@@ -74,12 +74,13 @@ const fn remote(name: &'static str, binary: &'static str, warmup: bool) -> Targe
     }
 }
 
-const TARGETS: [Target; 10] = [
+const TARGETS: [Target; 11] = [
     target("hello", "hello", 128, Secret::Env),
     target("signup", "signup", 1024, Secret::Env),
     target("signin", "signin", 1024, Secret::Env),
     target("me", "me", 256, Secret::Env),
     target("signout", "signout", 256, Secret::Env),
+    target("validate", "validate", 256, Secret::Env),
     target("me+secret", "me", 256, Secret::Manager),
     remote(report::REMOTE[0].warm, "signin", true),
     remote(report::REMOTE[0].cold, "signin", false),
@@ -467,5 +468,5 @@ fn check(outcome: Outcome, workload: &Workload) -> Result<(), String> {
     if value["statusCode"].as_u64() != Some(expected) {
         return Err(format!("expected {expected}, got {value}"));
     }
-    Ok(())
+    workload.check_body(value["body"].as_str().unwrap_or_default())
 }

@@ -27,6 +27,11 @@ pub enum Workload {
     Signout {
         user: Box<User>,
     },
+    /// One live token, asked about again and again.
+    Validate {
+        user: Box<User>,
+        token: Option<String>,
+    },
     Hello,
 }
 
@@ -43,6 +48,10 @@ impl Workload {
                 user: Box::new(user.clone()),
                 token: None,
             },
+            "validate" => Workload::Validate {
+                user: Box::new(user.clone()),
+                token: None,
+            },
             _ => Workload::Signout {
                 user: Box::new(user.clone()),
             },
@@ -52,9 +61,20 @@ impl Workload {
     pub fn expected_status(&self) -> Option<u64> {
         match self {
             Workload::Signup { .. } => Some(201),
-            Workload::Signin { .. } | Workload::Me { .. } => Some(200),
+            Workload::Signin { .. } | Workload::Me { .. } | Workload::Validate { .. } => Some(200),
             Workload::Signout { .. } => Some(204),
             Workload::Hello => None,
+        }
+    }
+
+    /// What a 200 must also say: a token validation that found the token dead measured
+    /// the wrong path.
+    pub fn check_body(&self, body: &str) -> Result<(), String> {
+        match self {
+            Workload::Validate { .. } if !body.contains(r#""active":true"#) => {
+                Err(format!("the token is not active: {body}"))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -83,6 +103,13 @@ impl Workload {
                     .await
                     .map_err(|e| e.to_string())?;
                 authorized(fixture("signout")?, &token.token)
+            }
+            Workload::Validate { user, token } => {
+                if token.is_none() {
+                    *token = Some(env.token_for(user).await);
+                }
+                let token = token.clone().unwrap_or_default();
+                with_body(fixture("validate")?, |body| body["token"] = token.into())
             }
             Workload::Hello => Ok(serde_json::json!({"hello": "world"})),
         }?;
