@@ -56,16 +56,21 @@ def table_schema(template=None):
     }
 
 
-def create_table(endpoint, table, region="us-east-1"):
+def local_client(service, endpoint, region):
+    """A boto3 client for a local server (dummy credentials)."""
     import boto3  # only needed here; --print-schema stays fast
 
-    client = boto3.client(
-        "dynamodb",
+    return boto3.client(
+        service,
         endpoint_url=endpoint,
         region_name=region,
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
+
+
+def create_table(endpoint, table, region="us-east-1"):
+    client = local_client("dynamodb", endpoint, region)
     try:
         client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", **table_schema())
     except client.exceptions.ResourceInUseException:
@@ -75,15 +80,7 @@ def create_table(endpoint, table, region="us-east-1"):
 def put_secret(endpoint, name, value, region="us-east-1"):
     """The signing key where a deployed function finds it (`JWT_SECRET_ARN`), for
     `sam local invoke`; returns the secret's ARN."""
-    import boto3
-
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = local_client("secretsmanager", endpoint, region)
     try:
         return client.create_secret(Name=name, SecretString=value)["ARN"]
     except client.exceptions.ResourceExistsException:
