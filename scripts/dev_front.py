@@ -26,7 +26,6 @@ import http.server
 import json
 import os
 import pathlib
-import socket
 import sys
 import tomllib
 import urllib.parse
@@ -237,5 +236,4 @@ def main():
 
 
 if __name__ == "__main__":
-    socket.setdefaulttimeout(None)
     main()
