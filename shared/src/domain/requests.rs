@@ -69,9 +69,15 @@ impl Credentials {
     }
 }
 
-/// What `POST /token/validate` carries: a token to look at, trusted in no way yet.
-#[derive(Debug)]
+/// What `POST /token/validate` carries: a token to look at, trusted in no way yet. A live
+/// one is a credential, so `Debug` does not print it.
 pub struct TokenToValidate(pub String);
+
+impl std::fmt::Debug for TokenToValidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenToValidate(<redacted>)")
+    }
+}
 
 impl TokenToValidate {
     pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
