@@ -53,6 +53,7 @@ def table_schema(template=None):
     return {
         "KeySchema": tables[0]["KeySchema"],
         "AttributeDefinitions": tables[0]["AttributeDefinitions"],
+        "GlobalSecondaryIndexes": tables[0].get("GlobalSecondaryIndexes", []),
     }
 
 
@@ -71,10 +72,21 @@ def local_client(service, endpoint, region):
 
 def create_table(endpoint, table, region="us-east-1"):
     client = local_client("dynamodb", endpoint, region)
+    schema = table_schema()
     try:
-        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", **table_schema())
+        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", **schema)
     except client.exceptions.ResourceInUseException:
-        pass  # already there: `make dev` reuses the table across restarts
+        # Already there: `make dev` reuses the table across restarts. An index the template
+        # gained since is added, as CloudFormation adds it to a deployed table.
+        existing = client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        names = {index["IndexName"] for index in existing}
+        for index in schema["GlobalSecondaryIndexes"]:
+            if index["IndexName"] not in names:
+                client.update_table(
+                    TableName=table,
+                    AttributeDefinitions=schema["AttributeDefinitions"],
+                    GlobalSecondaryIndexUpdates=[{"Create": index}],
+                )
 
 
 def put_secret(endpoint, name, value, region="us-east-1"):

@@ -2,7 +2,7 @@
 # The local stack behind `make dev`: moto_server (DynamoDB and Secrets Manager) and
 # redis-server on loopback, the users table with template.yaml's key schema, a dev JWT secret,
 # `cargo lambda watch` running the functions, and scripts/dev_front.py serving POST /signup,
-# POST /signin, GET /me, POST /signout and POST /token/validate as API Gateway does. With a Docker engine, also what
+# POST /signin, GET /me, POST /signout, POST /token/validate and POST /token/refresh as API Gateway does. With a Docker engine, also what
 # `make invoke` needs: the secret in moto, a relay for containers, .dev/sam-env.json.
 # Ctrl-C stops everything it started.
 #
@@ -12,7 +12,7 @@
 # RATE_LIMIT_REFILL_PER_SECOND, PROFILE_CACHE_TTL_SECONDS, ACCOUNT_LOCK_THRESHOLD,
 # ACCOUNT_LOCK_MAX_SECONDS, ADDRESS_LOCK_THRESHOLD, REDIS_MAX_IDLE_SECONDS,
 # JWT_SECRET (else generated once into $DEV_STATE_DIR/jwt-secret), TOKEN_TTL_SECONDS,
-# TOKEN_ISSUER, DEV_STATE_DIR (.dev), RUST_LOG (our crates at info, the tooling at warn),
+# REFRESH_TTL_SECONDS, SESSION_MAX_SECONDS, REFRESH_REUSE_GRACE_SECONDS, TOKEN_ISSUER, DEV_STATE_DIR (.dev), RUST_LOG (our crates at info, the tooling at warn),
 # AWS_LAMBDA_LOG_FORMAT (JSON, as deployed; set it to TEXT for plain lines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,7 +114,8 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
 import json, os, sys
 names = ["TABLE_NAME", "JWT_SECRET_ARN", "REDIS_URL", "AWS_ENDPOINT_URL", "TOKEN_TTL_SECONDS",
          "TOKEN_ISSUER", "RATE_LIMIT_CAPACITY", "RATE_LIMIT_REFILL_PER_SECOND",
-         "ACCOUNT_LOCK_THRESHOLD", "ACCOUNT_LOCK_MAX_SECONDS", "ADDRESS_LOCK_THRESHOLD"]
+         "ACCOUNT_LOCK_THRESHOLD", "ACCOUNT_LOCK_MAX_SECONDS", "ADDRESS_LOCK_THRESHOLD",
+         "REFRESH_TTL_SECONDS", "SESSION_MAX_SECONDS", "REFRESH_REUSE_GRACE_SECONDS"]
 values = {name: os.environ[name] for name in names if os.environ.get(name)}
 with open(sys.argv[1], "w") as f:
     json.dump({"Parameters": values}, f, indent=2)
@@ -129,16 +130,16 @@ export JWT_SECRET TABLE_NAME
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 for optional in TOKEN_TTL_SECONDS TOKEN_ISSUER RATE_LIMIT_CAPACITY RATE_LIMIT_REFILL_PER_SECOND \
   PROFILE_CACHE_TTL_SECONDS ACCOUNT_LOCK_THRESHOLD ACCOUNT_LOCK_MAX_SECONDS ADDRESS_LOCK_THRESHOLD \
-  REDIS_MAX_IDLE_SECONDS; do
+  REDIS_MAX_IDLE_SECONDS REFRESH_TTL_SECONDS SESSION_MAX_SECONDS REFRESH_REUSE_GRACE_SECONDS; do
   if [ -n "${!optional:-}" ]; then export "${optional?}"; fi
 done
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,lambda_runtime=info}
+export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
-cargo build --quiet -p signup -p signin -p me -p signout -p validate
+cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh
 
 # cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
 # HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
@@ -153,7 +154,7 @@ pids+=($!)
 wait_for_port "$API_PORT"
 
 # One request per route starts each function now, so the first real request is not a cold one.
-for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /token/validate"; do
+for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /token/validate" "POST /token/refresh"; do
   method=${route% *} path=${route#* }
   for _ in $(seq 1 600); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'content-type: application/json' \
@@ -164,7 +165,7 @@ for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /toke
   [ "${code:-}" != "${code#4}" ] || { say "$route did not answer (last status: ${code:-none})"; exit 1; }
 done
 
-say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate; Ctrl-C stops)"
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh; Ctrl-C stops)"
 # Until stopped, or until whoever started us is gone (`make dev` killed without a chance to
 # pass the signal on): then the EXIT trap stops the servers. A short sleep in the background,
 # so a signal's trap runs at once.

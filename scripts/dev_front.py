@@ -50,7 +50,28 @@ def routes():
     }
 
 
-def event(method, target, headers, body, client_ip, host, request_id):
+def route(table, method, path):
+    """(function, route key, path parameters) of the route `method path` takes, as API Gateway
+    matches it (`{name}` matches one non-empty segment), or None."""
+    for (routed, template), function in table.items():
+        if routed != method:
+            continue
+        parts, segments = template.split("/"), path.split("/")
+        if len(parts) != len(segments):
+            continue
+        parameters = {}
+        for part, segment in zip(parts, segments):
+            if part.startswith("{") and part.endswith("}") and segment:
+                parameters[part[1:-1]] = urllib.parse.unquote(segment)
+            elif part != segment:
+                break
+        else:
+            return function, f"{method} {template}", parameters
+    return None
+
+
+def event(method, target, headers, body, client_ip, host, request_id, route_key=None,
+          path_parameters=None):
     """The API Gateway HTTP API (payload 2.0) event for one request."""
     url = urllib.parse.urlsplit(target)
     merged = {}
@@ -70,7 +91,7 @@ def event(method, target, headers, body, client_ip, host, request_id):
     except UnicodeDecodeError:
         decoded = None
     now = datetime.datetime.now(datetime.timezone.utc)
-    route_key = f"{method} {url.path}"
+    route_key = route_key or f"{method} {url.path}"
     result = {
         "version": "2.0",
         "routeKey": route_key,
@@ -96,6 +117,8 @@ def event(method, target, headers, body, client_ip, host, request_id):
         result["cookies"] = [c.strip() for c in cookies.split(";")]
     if query:
         result["queryStringParameters"] = query
+    if path_parameters:
+        result["pathParameters"] = path_parameters
     if body:
         result["body"] = decoded if decoded is not None else base64.b64encode(body).decode()
     return result
@@ -164,13 +187,14 @@ class Front(http.server.BaseHTTPRequestHandler):
         if body is None:
             return self.gateway_error(413, "Request Entity Too Large")
         path = urllib.parse.urlsplit(self.path).path
-        function = self.table.get((self.command, path))
-        if function is None:
+        routed = route(self.table, self.command, path)
+        if routed is None:
             return self.gateway_error(404, "Not Found")
+        function, route_key, parameters = routed
         host = self.headers.get("host") or "127.0.0.1"
         payload = json.dumps(
             event(self.command, self.path, self.headers, body, self.client_address[0], host,
-                  self.request_id)
+                  self.request_id, route_key, parameters)
         ).encode()
         try:
             status, text = self.invoke(function, payload)

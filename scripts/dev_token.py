@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Prints an access token for the fixtures' user (events/signup.json), from a running
 `make dev`: signs the user up if needed, then signs in with events/signin.json. What
-`make invoke` puts in the fixtures that say PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN.
+`make invoke` puts in the fixtures that say PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN (with
+--refresh: the refresh token, for PASTE-A-REFRESH-TOKEN-FROM-SIGNUP-OR-SIGNIN).
 
-    dev_token.py [--api http://127.0.0.1:9000]
+    dev_token.py [--api http://127.0.0.1:9000] [--refresh]
 """
 import argparse
 import json
@@ -32,6 +33,7 @@ def post(api, path, body):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--api", default="http://127.0.0.1:9000")
+    parser.add_argument("--refresh", action="store_true", help="print the refresh token")
     args = parser.parse_args()
     fixture = lambda name: json.loads((EVENTS / name).read_text())["body"]
     status, body = post(args.api, "/signup", fixture("signup.json"))
@@ -40,7 +42,7 @@ def main():
     status, body = post(args.api, "/signin", fixture("signin.json"))
     if status != 200:
         sys.exit(f"POST /signin answered {status}: {body}")
-    print(body["token"])
+    print(body["refresh_token" if args.refresh else "token"])
 
 
 if __name__ == "__main__":

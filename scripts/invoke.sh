@@ -2,14 +2,15 @@
 # `make invoke FN=<function> EVENT=<fixture>`: one function, built by `sam build` for arm64, run
 # by `sam local invoke` in a container with one API Gateway event from events/, against the
 # servers of a running `make dev` (its .dev/sam-env.json). A fixture that says
-# PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN gets a fresh token of the fixtures' user instead.
+# PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN (or PASTE-A-REFRESH-TOKEN-FROM-SIGNUP-OR-SIGNIN) gets a
+# fresh access (or refresh) token of the fixtures' user instead.
 #
 # The image: LAMBDA_IMAGE if set; else AWS's provided:al2023 image when a registry answers;
 # else a stand-in built from Debian packages (scripts/lambda_base_image.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage="usage: invoke.sh FUNCTION EVENT   (FUNCTION: signup, signin, me, signout, validate; EVENT: events/….json)"
+usage="usage: invoke.sh FUNCTION EVENT   (FUNCTION: signup, signin, me, signout, validate, refresh; EVENT: events/….json)"
 fn=${1:?$usage}
 event=${2:?$usage}
 build_dir=${SAM_BUILD_DIR:?set SAM_BUILD_DIR to the --build-dir of sam build}
@@ -30,13 +31,15 @@ grep -q "^  $logical:" "$build_dir/template.yaml" || { say "no function $fn; $us
 region=$(python3 -c 'import json, sys
 print(json.load(open(sys.argv[1]))["Parameters"]["JWT_SECRET_ARN"].split(":")[3])' "$sam_env")
 
-if grep -q PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN "$event"; then
-  token=$(python3 scripts/dev_token.py --api "$api")
+for kind in "" REFRESH-; do
+  placeholder="PASTE-A-${kind}TOKEN-FROM-SIGNUP-OR-SIGNIN"
+  grep -q "$placeholder" "$event" || continue
+  token=$(python3 scripts/dev_token.py --api "$api" ${kind:+--refresh})
   with_token=$(mktemp --suffix=.json)
   trap 'rm -f "$with_token"' EXIT
-  sed "s/PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN/$token/" "$event" >"$with_token"
+  sed "s/$placeholder/$token/" "$event" >"$with_token"
   event=$with_token
-fi
+done
 
 if [ -n "${LAMBDA_IMAGE:-}" ]; then
   image=$LAMBDA_IMAGE

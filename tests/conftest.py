@@ -24,14 +24,21 @@ def free_port():
 
 
 class Api:
-    def __init__(self, base, log_path, secret):
+    def __init__(self, base, log_path, secret, redis_port=None):
         self.base = base
         self.log_path = log_path
         self.secret = secret
+        self.redis_port = redis_port
         self.state = log_path.parent  # DEV_STATE_DIR: logs, sam-env.json
 
     def log(self):
         return self.log_path.read_text()
+
+    def flush_redis(self):
+        """FLUSHALL on the stack's redis-server: every key gone, as after a failover."""
+        with socket.create_connection(("127.0.0.1", self.redis_port), timeout=5) as s:
+            s.sendall(b"*1\r\n$8\r\nFLUSHALL\r\n")
+            assert s.recv(5) == b"+OK\r\n"
 
     def call(self, method, path, body=None, headers=None, raw=None):
         """Returns (status, parsed JSON body or None, headers)."""
@@ -76,7 +83,7 @@ def dev_stack(**overrides):
             if proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("dev stack did not start:\n" + log_path.read_text()[-4000:])
             time.sleep(0.5)
-        yield Api(f"http://127.0.0.1:{port}", log_path, env["JWT_SECRET"])
+        yield Api(f"http://127.0.0.1:{port}", log_path, env["JWT_SECRET"], int(env["REDIS_PORT"]))
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

@@ -51,6 +51,9 @@ def test_the_three_route_tables_agree():
         ("GET", "/me", "me"),
         ("POST", "/signout", "signout"),
         ("POST", "/token/validate", "validate"),
+        ("POST", "/token/refresh", "refresh"),
+        ("GET", "/sessions", "sessions"),
+        ("DELETE", "/sessions/{id}", "sessions"),
     }
     assert template_routes() == expected
     assert router_routes() == expected

@@ -98,6 +98,11 @@ EXPECTED = [
     ("validate-missing-token", 400, {"message": "Missing fields", "errorCode": 4000}),
     ("validate-not-a-token", 200, "inactive"),
     ("validate", 200, "active"),
+    ("refresh-missing-token", 400, {"message": "Missing fields", "errorCode": 4000}),
+    ("refresh-not-a-token", 401, {"message": "Unauthorized - invalid session", "errorCode": 4012}),
+    ("refresh", 200, "token"),
+    ("sessions", 200, "devices"),
+    ("sessions-remove-unknown", 404, {"message": "Session not found", "errorCode": 4040}),
     ("signout", 204, None),
     ("signout-all", 204, None),
 ]
@@ -114,6 +119,7 @@ def test_every_fixture_through_sam_local_invoke(invoke):
         assert got_status == status, (fixture, body)
         if expected == "token":
             assert body["token_type"] == "Bearer" and body["token"].count(".") == 2, body
+            assert body["refresh_token"].count(".") == 3 and body["refresh_expires_in"] > 0, body
             # Signed with the key read from Secrets Manager: the make dev stack (whose
             # functions were given the same key as JWT_SECRET) accepts it.
             me_status, me, _ = invoke.api.call(
@@ -122,6 +128,8 @@ def test_every_fixture_through_sam_local_invoke(invoke):
             assert (me_status, me["email"]) == (200, "hello@world.com"), fixture
         elif expected == "active":
             assert body["active"] is True and body["email"] == "hello@world.com", body
+        elif expected == "devices":
+            assert [s["current"] for s in body["sessions"]].count(True) == 1, body
         elif expected == "inactive":
             assert body == {"active": False}, body
         elif expected == "profile":

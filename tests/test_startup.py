@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FUNCTIONS = ["signup", "signin", "me", "signout", "validate"]
+FUNCTIONS = ["signup", "signin", "me", "signout", "validate", "refresh"]
 
 
 @pytest.fixture(scope="module")

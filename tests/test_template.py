@@ -43,7 +43,8 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
     # DescribeEndpoints: the init warm-up of sign-up and sign-in (no table, no data).
     warmup = "dynamodb:DescribeEndpoints"
     assert dynamodb_actions(FUNCTIONS["SignupFunction"]) == {"dynamodb:PutItem", warmup}
-    assert dynamodb_actions(FUNCTIONS["SigninFunction"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem", warmup}
+    assert dynamodb_actions(FUNCTIONS["SigninFunction"]) == {
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", warmup}
     for function in FUNCTIONS.values():
         for statement in table_statements(function):
             listed = statement["Action"]
@@ -51,11 +52,35 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
             # Only the warm-up action may name every resource; table actions name the table.
             if statement["Resource"] == "*":
                 assert actions == {warmup}
+            elif actions == {"dynamodb:Query"}:
+                # Queries only the index of a user's sessions, never the table.
+                assert statement["Resource"] == {"Sub": "${UsersTable.Arn}/index/sessionsByUser"}
             else:
                 assert statement["Resource"] == {"GetAtt": "UsersTable.Arn"}
-    assert dynamodb_actions(FUNCTIONS["MeFunction"]) == {"dynamodb:GetItem"}
-    assert dynamodb_actions(FUNCTIONS["SignoutFunction"]) == set()
-    assert dynamodb_actions(FUNCTIONS["ValidateFunction"]) == set()
+    assert dynamodb_actions(FUNCTIONS["MeFunction"]) == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
+    assert dynamodb_actions(FUNCTIONS["SignoutFunction"]) == {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}
+    assert dynamodb_actions(FUNCTIONS["ValidateFunction"]) == {"dynamodb:BatchGetItem"}
+    assert dynamodb_actions(FUNCTIONS["RefreshFunction"]) == {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}
+    assert dynamodb_actions(FUNCTIONS["SessionsFunction"]) == {
+        "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"}
+    # Table statements name the item kinds they may touch (their keys' prefixes).
+    kinds = {
+        name: [
+            (frozenset([s["Action"]] if isinstance(s["Action"], str) else s["Action"]),
+             frozenset(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]))
+            for s in table_statements(function)
+            if s["Resource"] == {"GetAtt": "UsersTable.Arn"}
+        ]
+        for name, function in FUNCTIONS.items()
+    }
+    assert kinds["SignoutFunction"] == [
+        (frozenset({"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}), frozenset({"USER#*", "SESSION#*"}))]
+    assert (frozenset({"dynamodb:UpdateItem"}), frozenset({"SESSION#*"})) in kinds["RefreshFunction"]
+    assert (frozenset({"dynamodb:PutItem"}), frozenset({"SESSION#*"})) in kinds["SigninFunction"]
+    assert all("LOCK#*" not in keys and "EMAIL#*" not in keys
+               for name in ("MeFunction", "SignoutFunction", "ValidateFunction", "RefreshFunction",
+                            "SessionsFunction")
+               for _, keys in kinds[name])
     for function in FUNCTIONS.values():
         secret_policies = [
             p for p in function["Properties"]["Policies"]

@@ -5,13 +5,12 @@ use lambda_http::Request;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::cache::{Admission, Cache, Route, SessionId};
+use crate::cache::{Admission, Cache, Route};
 use crate::config::{self, Config, ConfigError, SecretSource};
-use crate::domain::User;
 use crate::lockout::Lockout;
 use crate::password::PasswordHasher;
+use crate::session::Lifetimes;
 use crate::store::DynamoUserStore;
-use crate::token::IssuedToken;
 use crate::token::TokenService;
 use crate::{http, ApiError};
 
@@ -21,6 +20,7 @@ pub struct App<S = DynamoUserStore> {
     pub tokens: TokenService,
     pub hasher: PasswordHasher,
     pub lockout: Lockout,
+    pub lifetimes: Lifetimes,
 }
 
 /// What a function gets ready during init, while it waits for its signing key.
@@ -91,24 +91,12 @@ impl<S> App<S> {
             tokens: TokenService::new(&config.tokens),
             hasher: PasswordHasher::new(),
             lockout: config.lockout,
+            lifetimes: config.sessions,
         })
     }
 }
 
 impl<S> App<S> {
-    /// Opens a server-side session for `user` and returns its token. When Redis cannot record
-    /// it the token is still issued, so sign-up and sign-in keep working through a cache
-    /// outage; `GET /me` then refuses that token (503 while Redis is down, 401 after), and the
-    /// client signs in again.
-    pub async fn open_session(&self, user: &User) -> Result<IssuedToken, ApiError> {
-        let session = SessionId::random();
-        let ttl = self.tokens.ttl_seconds();
-        if let Err(err) = self.cache.start_session(user, &session, ttl).await {
-            tracing::warn!(error = %err, user_id = %user.id, "session not recorded");
-        }
-        self.tokens.issue(user, &session)
-    }
-
     /// Applies the client address's rate limit. Fails open: with Redis unreachable every
     /// request is admitted and a warning is logged. (The per-account sign-in lock does not
     /// depend on Redis: it lives in the store, [`crate::lockout`].)

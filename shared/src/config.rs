@@ -11,14 +11,20 @@ use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
 use crate::cache::{CacheSettings, RateLimit};
 use crate::lockout::{LockPolicy, Lockout};
+use crate::session::Lifetimes;
 
 mod trust;
 
 /// HS256 keys shorter than the hash output make brute force cheaper than it should be.
 pub const MIN_SECRET_BYTES: usize = 32;
-pub const DEFAULT_TTL_SECONDS: u64 = 3600;
+/// Access tokens live 15 minutes: refresh tokens keep the session, so a stolen access token
+/// is useful only briefly.
+pub const DEFAULT_TTL_SECONDS: u64 = 900;
+pub const MIN_TTL_SECONDS: u64 = 60;
 /// Access tokens are bearer credentials; a day is the longest we let one live.
 pub const MAX_TTL_SECONDS: u64 = 86_400;
+/// The longest a session may be configured to last: a year.
+pub const MAX_SESSION_SECONDS: u64 = 365 * 86_400;
 pub const DEFAULT_ISSUER: &str = "rust-auth-api";
 
 /// The JWT signing key: the raw UTF-8 bytes of `JWT_SECRET` (or of the Secrets Manager
@@ -57,6 +63,7 @@ pub struct Config {
     pub redis_url: String,
     pub cache: CacheSettings,
     pub lockout: Lockout,
+    pub sessions: Lifetimes,
 }
 
 /// `REDIS_URL` may carry a password (`rediss://user:pass@host`), so it is not printed.
@@ -68,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("redis_url", &"<redacted>")
             .field("cache", &self.cache)
             .field("lockout", &self.lockout)
+            .field("sessions", &self.sessions)
             .finish()
     }
 }
@@ -139,7 +147,7 @@ impl Config {
             &var,
             "TOKEN_TTL_SECONDS",
             DEFAULT_TTL_SECONDS,
-            1..=MAX_TTL_SECONDS,
+            MIN_TTL_SECONDS..=MAX_TTL_SECONDS,
         )?;
         let redis_url = var("REDIS_URL").ok_or(ConfigError::Missing("REDIS_URL"))?;
         if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
@@ -173,11 +181,13 @@ impl Config {
             },
         };
         let lockout = lockout(&var)?;
+        let sessions = lifetimes(&var)?;
         Ok(Self {
             table_name,
             redis_url,
             cache,
             lockout,
+            sessions,
             tokens: TokenSettings {
                 secret: JwtSecret::new(secret)?,
                 issuer: var("TOKEN_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
@@ -185,6 +195,33 @@ impl Config {
             },
         })
     }
+}
+
+/// `REFRESH_TTL_SECONDS` (idle lifetime of a refresh token), `SESSION_MAX_SECONDS` (absolute
+/// lifetime of a session) and `REFRESH_REUSE_GRACE_SECONDS`. Seconds are allowed, for tests
+/// of expiry; the template asks for a minute at least.
+fn lifetimes(var: &impl Fn(&str) -> Option<String>) -> Result<Lifetimes, ConfigError> {
+    let defaults = Lifetimes::default();
+    Ok(Lifetimes {
+        refresh_ttl_seconds: number(
+            var,
+            "REFRESH_TTL_SECONDS",
+            defaults.refresh_ttl_seconds,
+            1..=MAX_SESSION_SECONDS,
+        )?,
+        max_seconds: number(
+            var,
+            "SESSION_MAX_SECONDS",
+            defaults.max_seconds,
+            1..=MAX_SESSION_SECONDS,
+        )?,
+        grace_seconds: number(
+            var,
+            "REFRESH_REUSE_GRACE_SECONDS",
+            defaults.grace_seconds,
+            0..=300,
+        )?,
+    })
 }
 
 /// The sign-in locks: `ACCOUNT_LOCK_THRESHOLD` attempts per account, and, when
@@ -421,7 +458,11 @@ mod tests {
         assert_eq!(config.redis_url, "redis://127.0.0.1:6379");
         assert_eq!(config.cache.profile_ttl_seconds, 300);
         assert_eq!(config.cache.rate_limit, RateLimit::default());
-        assert_eq!(config.tokens.ttl_seconds, 3600);
+        assert_eq!(config.tokens.ttl_seconds, 900);
+        assert_eq!(config.sessions, Lifetimes::default());
+        assert_eq!(config.sessions.refresh_ttl_seconds, 30 * 86_400);
+        assert_eq!(config.sessions.max_seconds, 90 * 86_400);
+        assert_eq!(config.sessions.grace_seconds, 10);
         assert_eq!(config.tokens.issuer, DEFAULT_ISSUER);
     }
 
@@ -435,7 +476,7 @@ mod tests {
                 ..
             })
         ));
-        for ttl in ["0", "-5", "abc", "86401"] {
+        for ttl in ["0", "59", "-5", "abc", "86401"] {
             let result =
                 Config::from_vars(vars(&with(&[("TOKEN_TTL_SECONDS", ttl)])), SECRET.to_vec());
             assert!(result.is_err(), "{ttl}");
@@ -444,6 +485,9 @@ mod tests {
             ("REDIS_URL", "http://localhost"),
             ("RATE_LIMIT_CAPACITY", "0"),
             ("PROFILE_CACHE_TTL_SECONDS", "x"),
+            ("REFRESH_TTL_SECONDS", "0"),
+            ("SESSION_MAX_SECONDS", "31536001"),
+            ("REFRESH_REUSE_GRACE_SECONDS", "301"),
         ] {
             let result = Config::from_vars(vars(&with(&[(name, value)])), SECRET.to_vec());
             assert!(result.is_err(), "{name}={value}");

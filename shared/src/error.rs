@@ -31,6 +31,10 @@ pub enum ApiError {
     BodyTooLarge,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// `DELETE /sessions/{id}`: no live session of this user has that id (another user's
+    /// is answered the same, so ids cannot be probed).
+    #[error("Session not found")]
+    SessionNotFound,
     #[error("E-mail already exists")]
     EmailTaken,
     #[error("Invalid e-mail or password")]
@@ -58,6 +62,7 @@ impl ApiError {
         match self {
             Self::MissingFields(_) | Self::InvalidFields(_) | Self::MalformedBody => 400,
             Self::InvalidCredentials | Self::MissingToken | Self::InvalidSession => 401,
+            Self::SessionNotFound => 404,
             Self::EmailTaken => 409,
             Self::BodyTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -77,6 +82,7 @@ impl ApiError {
             Self::InvalidCredentials => 4010,
             Self::MissingToken => 4011,
             Self::InvalidSession => 4012,
+            Self::SessionNotFound => 4040,
             Self::EmailTaken => 4090,
             Self::BodyTooLarge => 4130,
             Self::UnsupportedMediaType => 4150,

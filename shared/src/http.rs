@@ -120,6 +120,16 @@ fn build(status: u16, body: Body) -> Response<Body> {
 
 /// The caller's address as API Gateway saw the connection: never a header the client can
 /// set, so it cannot dodge its rate limit by claiming another address.
+/// Where a session is opened from, for the user's device list.
+pub fn client_info(req: &Request) -> crate::session::ClientInfo {
+    let ip = Some(client_ip(req)).filter(|ip| *ip != "unknown");
+    let agent = req
+        .headers()
+        .get(lambda_http::http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    crate::session::ClientInfo::new(ip, agent)
+}
+
 pub fn client_ip(req: &Request) -> &str {
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {

@@ -11,6 +11,7 @@ pub mod http;
 pub mod lambda;
 pub mod lockout;
 pub mod password;
+pub mod session;
 pub mod store;
 pub mod token;
 

@@ -1,5 +1,8 @@
 //! JWT access tokens: HS256 only, issuer checked, short leeway. The algorithm is pinned on
-//! verify, so `alg: none` and algorithm-confusion tokens fail before any claim is read.
+//! verify, so `alg: none` and algorithm-confusion tokens fail before any claim is read. Their
+//! header says `typ: at+jwt` (RFC 9068) and verify insists on it, so nothing else that might
+//! one day be signed with this key passes for an access token. Refresh tokens are not JWTs at
+//! all ([`crate::session::RefreshToken`]).
 
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
@@ -9,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::cache::SessionId;
 use crate::config::{JwtSecret, TokenSettings};
 use crate::domain::{Timestamp, User, UserId};
+use crate::session::{RefreshKeys, RefreshToken};
 use crate::ApiError;
 
 mod hs256;
@@ -60,13 +64,19 @@ impl VerifiedClaims {
     }
 }
 
-/// A freshly issued token and its lifetime, as sign-up and sign-in return them. `Debug` does
-/// not print the token: a stray `?issued` in a log line must not hand out a credential.
+/// The header of every access token.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// What sign-up, sign-in and a refresh return: the access token (`token`, as the contract
+/// names it) and the refresh token, with their lifetimes. `Debug` prints neither token: a
+/// stray `?issued` in a log line must not hand out a credential.
 #[derive(Serialize)]
 pub struct IssuedToken {
     pub token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+    pub refresh_token: String,
+    pub refresh_expires_in: u64,
 }
 
 impl std::fmt::Debug for IssuedToken {
@@ -75,6 +85,8 @@ impl std::fmt::Debug for IssuedToken {
             .field("token", &"<redacted>")
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"<redacted>")
+            .field("refresh_expires_in", &self.refresh_expires_in)
             .finish()
     }
 }
@@ -85,6 +97,7 @@ pub struct TokenService {
     validation: Validation,
     issuer: String,
     ttl_seconds: u64,
+    refresh: RefreshKeys,
 }
 
 impl TokenService {
@@ -102,14 +115,37 @@ impl TokenService {
             validation,
             issuer: settings.issuer.clone(),
             ttl_seconds: settings.ttl_seconds,
+            refresh: RefreshKeys::derive(secret),
         }
+    }
+
+    /// The key refresh tokens are minted and checked with.
+    pub fn refresh_keys(&self) -> &RefreshKeys {
+        &self.refresh
+    }
+
+    /// A new access token for `session`, with `refresh` (good for `refresh_expires_in`).
+    pub fn issue_pair(
+        &self,
+        user: &User,
+        refresh: &RefreshToken,
+        refresh_expires_in: u64,
+    ) -> Result<IssuedToken, ApiError> {
+        Ok(IssuedToken {
+            token: self.issue(user, &refresh.session)?,
+            token_type: "Bearer",
+            expires_in: self.ttl_seconds,
+            refresh_token: refresh.encode(),
+            refresh_expires_in,
+        })
     }
 
     pub fn ttl_seconds(&self) -> u64 {
         self.ttl_seconds
     }
 
-    pub fn issue(&self, user: &User, session: &SessionId) -> Result<IssuedToken, ApiError> {
+    /// An access token for `session`.
+    pub fn issue(&self, user: &User, session: &SessionId) -> Result<String, ApiError> {
         let iat = Timestamp::now().unix();
         let claims = Claims {
             sub: user.id.to_string(),
@@ -122,13 +158,9 @@ impl TokenService {
             jti: uuid::Uuid::new_v4().simple().to_string(),
             sid: session.as_str(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(ApiError::internal)?;
-        Ok(IssuedToken {
-            token,
-            token_type: "Bearer",
-            expires_in: self.ttl_seconds,
-        })
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        encode(&header, &claims, &self.encoding).map_err(ApiError::internal)
     }
 
     /// Any failure (format, signature, algorithm, issuer, expiry) is the same public error.
@@ -158,7 +190,7 @@ impl TokenService {
     }
 }
 
-/// Our tokens' header is exactly `{"typ": "JWT", "alg": "HS256"}`. One that names or embeds a
+/// Our tokens' header is exactly `{"typ": "at+jwt", "alg": "HS256"}`. One that names or embeds a
 /// key (kid, jku, jwk, x5u, x5c, x5t), makes demands (crit) or carries anything else is not
 /// ours, whatever its signature.
 fn is_ours(header: &Header) -> bool {
@@ -181,7 +213,7 @@ fn is_ours(header: &Header) -> bool {
         extras,
     } = header;
     *alg == Algorithm::HS256
-        && typ.as_deref().is_none_or(|t| t == "JWT")
+        && typ.as_deref() == Some(ACCESS_TOKEN_TYPE)
         && cty.is_none()
         && jku.is_none()
         && jwk.is_none()
@@ -228,14 +260,30 @@ mod tests {
     }
 
     #[test]
-    fn an_issued_token_does_not_print_its_token() {
+    fn an_issued_pair_does_not_print_its_tokens() {
         let service = TokenService::new(&settings(SECRET, "iss", 60));
-        let issued = service
-            .issue(&user(), &crate::cache::SessionId::random())
-            .unwrap();
+        let user = user();
+        let refresh = service
+            .refresh_keys()
+            .first(user.id, &crate::cache::SessionId::random());
+        let issued = service.issue_pair(&user, &refresh, 600).unwrap();
+        assert_eq!(issued.refresh_token, refresh.encode());
         let printed = format!("{issued:?}");
         assert!(!printed.contains(&issued.token), "{printed}");
+        assert!(!printed.contains(&issued.refresh_token), "{printed}");
         assert!(printed.contains("redacted"), "{printed}");
+    }
+
+    #[test]
+    fn access_and_refresh_tokens_never_pass_for_each_other() {
+        let tokens = TokenService::new(&settings(SECRET, "auth-test", 3600));
+        let user = user();
+        let refresh = tokens.refresh_keys().first(user.id, &SessionId::random());
+        let access = tokens.issue(&user, &refresh.session).unwrap();
+        assert!(tokens.verify(&refresh.encode()).is_err());
+        assert_eq!(crate::session::RefreshToken::parse(&access), None);
+        let header = decode_header(&access).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     }
 
     fn payload(token: &str) -> Value {
@@ -257,8 +305,7 @@ mod tests {
         let user = user();
         let session = SessionId::random();
         let issued = tokens.issue(&user, &session).unwrap();
-        assert_eq!(issued.expires_in, 3600);
-        let claims = payload(&issued.token);
+        let claims = payload(&issued);
         assert_eq!(claims["sub"], user.id.to_string());
         assert_eq!(claims["email"], "hello@world.com");
         assert_eq!(claims["firstName"], "Hello");
@@ -268,8 +315,8 @@ mod tests {
             claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
             3600
         );
-        assert!(!issued.token.contains("password"));
-        let verified = tokens.verify(&issued.token).unwrap();
+        assert!(!issued.contains("password"));
+        let verified = tokens.verify(&issued).unwrap();
         assert_eq!(verified.user_id(), Some(user.id));
         assert_eq!(verified.session_id(), Some(session));
     }
@@ -281,13 +328,13 @@ mod tests {
         let other_iss = TokenService::new(&settings(SECRET, "someone-else", 3600));
         let user = user();
         assert!(tokens
-            .verify(&other_key.issue(&user, &SessionId::random()).unwrap().token)
+            .verify(&other_key.issue(&user, &SessionId::random()).unwrap())
             .is_err());
         assert!(tokens
-            .verify(&other_iss.issue(&user, &SessionId::random()).unwrap().token)
+            .verify(&other_iss.issue(&user, &SessionId::random()).unwrap())
             .is_err());
 
-        let token = tokens.issue(&user, &SessionId::random()).unwrap().token;
+        let token = tokens.issue(&user, &SessionId::random()).unwrap();
         let mut tampered = token.clone().into_bytes();
         let middle = token.find('.').unwrap() + 3;
         tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
@@ -322,22 +369,31 @@ mod tests {
             b64.encode(claims(now, now + 60).to_string())
         );
         assert!(tokens.verify(&none).is_err());
-        let hs512 = forge(json!({"alg": "HS512"}), claims(now, now + 60), SECRET);
+        let hs512 = forge(
+            json!({"alg": "HS512", "typ": "at+jwt"}),
+            claims(now, now + 60),
+            SECRET,
+        );
         assert!(tokens.verify(&hs512).is_err());
 
-        let good = forge(json!({"alg": "HS256"}), claims(now, now + 60), SECRET);
+        let good = forge(
+            json!({"alg": "HS256", "typ": "at+jwt"}),
+            claims(now, now + 60),
+            SECRET,
+        );
         assert!(tokens.verify(&good).is_ok(), "the forger itself is sound");
         for junk in [
-            json!({"alg": "HS256", "kid": "../../dev/null"}),
-            json!({"alg": "HS256", "jku": "https://attacker.example/keys"}),
-            json!({"alg": "HS256", "x5u": "https://attacker.example/cert"}),
-            json!({"alg": "HS256", "jwk": {"kty": "oct", "k": "c2VjcmV0"}}),
-            json!({"alg": "HS256", "x5c": ["MIIBszCCAVmgAwIBAgIUQ"]}),
-            json!({"alg": "HS256", "x5t": "dGh1bWJwcmludA"}),
-            json!({"alg": "HS256", "crit": ["exp"]}),
-            json!({"alg": "HS256", "cty": "JWT"}),
-            json!({"alg": "HS256", "typ": "at+jwt"}),
-            json!({"alg": "HS256", "b64": false}),
+            json!({"alg": "HS256", "typ": "at+jwt", "kid": "../../dev/null"}),
+            json!({"alg": "HS256", "typ": "at+jwt", "jku": "https://attacker.example/keys"}),
+            json!({"alg": "HS256", "typ": "at+jwt", "x5u": "https://attacker.example/cert"}),
+            json!({"alg": "HS256", "typ": "at+jwt", "jwk": {"kty": "oct", "k": "c2VjcmV0"}}),
+            json!({"alg": "HS256", "typ": "at+jwt", "x5c": ["MIIBszCCAVmgAwIBAgIUQ"]}),
+            json!({"alg": "HS256", "typ": "at+jwt", "x5t": "dGh1bWJwcmludA"}),
+            json!({"alg": "HS256", "typ": "at+jwt", "crit": ["exp"]}),
+            json!({"alg": "HS256", "typ": "at+jwt", "cty": "JWT"}),
+            json!({"alg": "HS256", "typ": "JWT"}),
+            json!({"alg": "HS256"}),
+            json!({"alg": "HS256", "typ": "at+jwt", "b64": false}),
         ] {
             let token = forge(junk.clone(), claims(now, now + 60), SECRET);
             // The header parses, so the refusal is our check, not a parse failure.
@@ -347,23 +403,43 @@ mod tests {
         let mut no_iat = claims(now, now + 60);
         no_iat.as_object_mut().unwrap().remove("iat");
         assert!(tokens
-            .verify(&forge(json!({"alg": "HS256"}), no_iat, SECRET))
+            .verify(&forge(
+                json!({"alg": "HS256", "typ": "at+jwt"}),
+                no_iat,
+                SECRET
+            ))
             .is_err());
         let from_the_future = claims(now + 600, now + 900);
         assert!(tokens
-            .verify(&forge(json!({"alg": "HS256"}), from_the_future, SECRET))
+            .verify(&forge(
+                json!({"alg": "HS256", "typ": "at+jwt"}),
+                from_the_future,
+                SECRET
+            ))
             .is_err());
-        let expired = forge(json!({"alg": "HS256"}), claims(now - 120, now - 60), SECRET);
+        let expired = forge(
+            json!({"alg": "HS256", "typ": "at+jwt"}),
+            claims(now - 120, now - 60),
+            SECRET,
+        );
         assert!(tokens.verify(&expired).is_err());
         let mut future = claims(now, now + 600);
         future["nbf"] = json!(now + 300);
         assert!(tokens
-            .verify(&forge(json!({"alg": "HS256"}), future, SECRET))
+            .verify(&forge(
+                json!({"alg": "HS256", "typ": "at+jwt"}),
+                future,
+                SECRET
+            ))
             .is_err());
         let mut no_exp = claims(now, 0);
         no_exp.as_object_mut().unwrap().remove("exp");
         assert!(tokens
-            .verify(&forge(json!({"alg": "HS256"}), no_exp, SECRET))
+            .verify(&forge(
+                json!({"alg": "HS256", "typ": "at+jwt"}),
+                no_exp,
+                SECRET
+            ))
             .is_err());
         assert!(tokens.verify(&"a".repeat(MAX_TOKEN_BYTES + 1)).is_err());
     }

@@ -8,7 +8,8 @@ use lambda_http::http::header::{HeaderValue, CONTENT_TYPE};
 use lambda_http::{Body, Request};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use shared::domain::{Credentials, NewUser, TokenToValidate};
+use shared::domain::{Credentials, NewUser, RefreshRequest, TokenToValidate};
+use shared::session::{RefreshKeys, RefreshToken};
 use shared::{http, ApiError};
 
 fn request(body: Vec<u8>, content_type: Option<&str>) -> Request {
@@ -201,6 +202,45 @@ proptest! {
             .and_then(|map| TokenToValidate::parse(&map).map(|_| ()));
         if let Err(err) = outcome {
             prop_assert!(documented(&err), "{err:?}");
+        }
+    }
+
+    /// `POST /token/refresh`: any JSON as `refresh_token` (and any bytes as the body) is one
+    /// of the documented 400s, a string that is no token of ours (then 401), or a token that
+    /// writes back to exactly what was sent.
+    #[test]
+    fn any_refresh_question_maps_to_a_documented_error_or_a_token(
+        token in any_json(),
+        body in prop::collection::vec(any::<u8>(), 0..256),
+    ) {
+        match RefreshRequest::parse(json!({"refresh_token": token}).as_object().unwrap()) {
+            Err(err) => prop_assert!(documented(&err), "{err:?}"),
+            Ok(RefreshRequest(Some(parsed))) => {
+                let written = parsed.encode();
+                prop_assert_eq!(Some(written.as_str()), token.as_str().map(str::trim));
+            }
+            Ok(RefreshRequest(None)) => prop_assert!(token.is_string()),
+        }
+        let outcome = http::json_object(&request(body, Some("application/json")))
+            .and_then(|map| RefreshRequest::parse(&map).map(|_| ()));
+        if let Err(err) = outcome {
+            prop_assert!(documented(&err), "{err:?}");
+        }
+    }
+
+    /// A minted refresh token with any one character changed is either no longer one of ours
+    /// in shape, or no longer authentic: nothing but the token itself passes the tag.
+    #[test]
+    fn a_changed_refresh_token_is_never_authentic(at in any::<prop::sample::Index>(), to in "[0-9a-zA-Z._-]") {
+        let keys = RefreshKeys::derive(b"the-property-test-key-of-32-bytes!!");
+        let token = keys.first(shared::domain::UserId::random(), &shared::cache::SessionId::random());
+        let text = token.encode();
+        let index = at.index(text.len());
+        let mut changed = text.clone();
+        changed.replace_range(index..=index, &to);
+        prop_assume!(changed != text);
+        if let Some(parsed) = RefreshToken::parse(&changed) {
+            prop_assert!(!keys.authentic(&parsed), "{changed}");
         }
     }
 

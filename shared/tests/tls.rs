@@ -51,9 +51,13 @@ async fn sessions_work_over_tls_and_a_wrong_certificate_is_refused() {
     let cache = Cache::connect_lazily(&format!("rediss://localhost:{port}"), settings()).unwrap();
     let user = testkit::user("tls@example.com");
     let session = SessionId::random();
-    cache.start_session(&user, &session, 60).await.unwrap();
+    let now = shared::domain::Timestamp::now();
+    assert!(cache
+        .remember_session(&user, &session, now, now.unix() + 60)
+        .await
+        .unwrap());
     let lookup = cache.lookup(user.id, &session).await.unwrap();
-    assert!(lookup.live);
+    assert_eq!(lookup.state, shared::cache::SessionState::Live);
     assert!(lookup.profile.is_some());
 
     // The certificate names `localhost`, not 127.0.0.1: the connection must be refused.

@@ -30,6 +30,10 @@ pub enum Fault {
     /// [`Fault::DropResponses`] for the next answer only; then bytes flow again: an answer
     /// lost once, after the server acted, and the client's retry.
     DropNextResponse,
+    /// The answer to the next request that contains these bytes (e.g. an operation name) is
+    /// dropped as [`Fault::DropNextResponse`] drops it; other traffic flows: one write acted
+    /// on and its answer lost, among reads that went through.
+    DropResponseTo(&'static [u8]),
     /// Connections are closed as soon as they carry anything: a server that went away.
     Reset,
     /// Answers pass with the first bytes replaced by the second (same length) wherever they
@@ -175,7 +179,13 @@ async fn pump(
                     replace_all(&mut buffer[..n], from, to);
                     Instant::now()
                 }
-                Fault::None | Fault::Rewrite(..) => Instant::now(),
+                Fault::DropResponseTo(pattern) if direction == Direction::Request => {
+                    if buffer[..n].windows(pattern.len()).any(|w| w == pattern) {
+                        *fault.lock().unwrap() = Fault::DropNextResponse;
+                    }
+                    Instant::now()
+                }
+                Fault::None | Fault::Rewrite(..) | Fault::DropResponseTo(_) => Instant::now(),
                 Fault::Delay(delay) => {
                     tokio::time::sleep(delay).await;
                     Instant::now()

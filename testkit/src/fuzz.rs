@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 
 use lambda_http::http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::{Body, Request};
-use shared::domain::{Credentials, NewUser, TokenToValidate};
+use shared::domain::{Credentials, NewUser, RefreshRequest, TokenToValidate};
+use shared::session::RefreshToken;
 use shared::token::TokenService;
 use shared::{http, ApiError};
 
@@ -19,7 +20,8 @@ const CONTENT_TYPES: [Option<&str>; 5] = [
     None,
 ];
 
-/// Any bytes as the body of a sign-up, a sign-in or a token validation: parsing never panics, and whatever is
+/// Any bytes as the body of a sign-up, a sign-in, a token validation or a refresh: parsing
+/// never panics, a refresh token that parses writes back to what was sent, and whatever is
 /// refused is a documented client error (400 4000/4001/4002, 413 4130, 415 4150) whose
 /// rendered response is the `{"message", "errorCode"}` JSON.
 pub fn parse_request(data: &[u8]) {
@@ -45,6 +47,15 @@ pub fn parse_request(data: &[u8]) {
     match TokenToValidate::parse(&object) {
         Err(err) => assert_client_error(&err, &[4000, 4001]),
         Ok(TokenToValidate(token)) => assert!(!token.is_empty() && token.trim() == token),
+    }
+    match RefreshRequest::parse(&object) {
+        Err(err) => assert_client_error(&err, &[4000, 4001]),
+        Ok(RefreshRequest(Some(token))) => {
+            let sent = object["refresh_token"].as_str().unwrap_or_default().trim();
+            assert_eq!(token.encode(), sent);
+            assert_eq!(RefreshToken::parse(sent), Some(token));
+        }
+        Ok(RefreshRequest(None)) => {}
     }
 }
 
@@ -96,7 +107,7 @@ pub fn genuine_token() -> &'static str {
     static TOKEN: OnceLock<String> = OnceLock::new();
     TOKEN.get_or_init(|| {
         crate::sign_raw(
-            &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+            &serde_json::json!({"alg": "HS256", "typ": "at+jwt"}),
             &serde_json::json!({
                 "sub": "6f1c1a52-7d3e-4c55-9d2e-0b8a3c1f2e11",
                 "email": "hello@world.com",

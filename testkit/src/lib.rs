@@ -16,7 +16,8 @@ use lambda_http::http::header::{HeaderName, HeaderValue};
 use lambda_http::{Body, Request, Response};
 use shared::config::Config;
 use shared::domain::{Email, Password, PersonName, Timestamp, User, UserId};
-use shared::store::{DynamoUserStore, UserStore};
+use shared::session::ClientInfo;
+use shared::store::{DynamoUserStore, SessionStore, UserStore};
 use shared::App;
 
 pub const TEST_SECRET: &str = "testkit-secret-that-is-long-enough-for-hs256";
@@ -114,7 +115,8 @@ pub async fn env_with_faults_and(overrides: &[(&str, &str)]) -> FaultyEnv {
 
 impl TestEnv {
     /// Asserts that every profile has its credential record and every credential record its
-    /// profile: no half-written user, whatever failed in between.
+    /// profile, and that no session belongs to a user who is not stored: no half-written user,
+    /// whatever failed in between.
     pub async fn assert_no_partial_user(&self) {
         let items = self.items().await;
         let profiles: std::collections::BTreeSet<String> = items
@@ -128,6 +130,15 @@ impl TestEnv {
             .map(|item| item["userId"].as_s().unwrap().clone())
             .collect();
         assert_eq!(profiles, owners, "profiles and credential records disagree");
+        let sessions: std::collections::BTreeSet<String> = items
+            .iter()
+            .filter(|item| item["pk"].as_s().unwrap().starts_with("SESSION#"))
+            .map(|item| item["userId"].as_s().unwrap().clone())
+            .collect();
+        assert!(
+            sessions.is_subset(&profiles),
+            "a session of a user who was never stored"
+        );
     }
 
     /// Every item in the table (a Scan: tests only, never on a request path).
@@ -175,7 +186,12 @@ impl TestEnv {
             .hash(Password::for_signin(password).unwrap())
             .await
             .unwrap();
-        self.app.store.create(&user, &digest).await.unwrap();
+        let opening = self.app.new_session(user.id, ClientInfo::default());
+        self.app
+            .store
+            .create(&user, &digest, opening.new_session())
+            .await
+            .unwrap();
         user
     }
 
@@ -189,9 +205,29 @@ impl TestEnv {
         unreachable_app_on(&url).await
     }
 
-    /// Opens a session for `user`, as sign-in does, and returns its token.
+    /// Opens a session for `user`, as sign-in does, and returns its access token.
     pub async fn token_for(&self, user: &User) -> String {
-        self.app.open_session(user).await.unwrap().token
+        self.pair_for(user).await.token
+    }
+
+    /// Ends one live session as sign-out does (Redis, then the durable record).
+    pub async fn end_session(&self, user: UserId, session: &shared::cache::SessionId) {
+        assert!(self.app.end_session(user, session).await.unwrap());
+    }
+
+    /// Ends every session of `user` as `scope=all` sign-out does (without needing a token).
+    pub async fn end_all_sessions(&self, user: UserId) {
+        let now = Timestamp::now();
+        self.app.cache.forget_all(user, now).await.unwrap();
+        self.app.store.end_all_sessions(user, now).await.unwrap();
+    }
+
+    /// Opens a session for `user`, as sign-in does, and returns both its tokens.
+    pub async fn pair_for(&self, user: &User) -> shared::token::IssuedToken {
+        self.app
+            .open_session(user, ClientInfo::default())
+            .await
+            .unwrap()
     }
 }
 
@@ -209,10 +245,12 @@ pub fn user(email: &str) -> User {
     }
 }
 
-/// Signs arbitrary claims with the test key (HS256), for expiry and claim tests.
+/// Signs arbitrary claims with the test key (HS256, `typ: at+jwt`), for expiry and claim tests.
 pub fn forge_token(claims: &serde_json::Value) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.typ = Some("at+jwt".to_owned());
     jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &header,
         claims,
         &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
     )

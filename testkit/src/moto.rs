@@ -5,7 +5,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, GlobalSecondaryIndex, KeySchemaElement, Projection,
+};
 use aws_sdk_dynamodb::Client;
 
 pub struct Server {
@@ -194,6 +196,30 @@ pub async fn create_table(client: &Client, table: &str) {
                 .build()
                 .unwrap(),
         );
+    }
+    for index in schema["GlobalSecondaryIndexes"].as_array().unwrap() {
+        let mut built = GlobalSecondaryIndex::builder()
+            .index_name(index["IndexName"].as_str().unwrap())
+            .projection(
+                Projection::builder()
+                    .projection_type(
+                        index["Projection"]["ProjectionType"]
+                            .as_str()
+                            .unwrap()
+                            .into(),
+                    )
+                    .build(),
+            );
+        for key in index["KeySchema"].as_array().unwrap() {
+            built = built.key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(key["AttributeName"].as_str().unwrap())
+                    .key_type(key["KeyType"].as_str().unwrap().into())
+                    .build()
+                    .unwrap(),
+            );
+        }
+        request = request.global_secondary_indexes(built.build().unwrap());
     }
     request.send().await.unwrap();
 }

@@ -28,8 +28,8 @@ fn parse_request_inputs_still_pass() {
 }
 
 /// Only the seeds named `genuine*` carry the genuine token (with `Bearer` or bare, as the
-/// contract allows); every other kept input (another key, `alg: none`, a `kid`, another
-/// scheme, junk) must be refused.
+/// contract allows); every other kept input (another key, `alg: none`, a `kid`, `typ: JWT`,
+/// another scheme, junk) must be refused.
 #[test]
 fn verify_token_inputs_still_pass() {
     let replayed = replay("verify_token", |name, data| {
@@ -51,7 +51,7 @@ fn the_token_property_can_fail() {
     ));
     // Signed with the same key but not the genuine token: it verifies, so the property fails.
     let impostor = testkit::sign_raw(
-        &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+        &serde_json::json!({"alg": "HS256", "typ": "at+jwt"}),
         &serde_json::json!({"sub": "6f1c1a52-7d3e-4c55-9d2e-0b8a3c1f2e11", "iat": 1, "exp": 4_102_444_800i64,
                             "iss": "testkit", "jti": "j", "sid": "4c559d2e0b8a3c1f2e116f1c1a527d3e"}),
         testkit::TEST_SECRET.as_bytes(),

@@ -4,10 +4,11 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use shared::domain::User;
-use shared::store::UserStore;
+use shared::session::LiveSession;
+use shared::store::{SessionStore, UserStore};
 use shared::{http, ApiError, App};
 
-pub async fn handle<S: UserStore>(app: &App<S>, request: Request) -> Response<Body> {
+pub async fn handle<S: UserStore + SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
     http::respond(200, me(app, &request).await)
 }
 
@@ -19,18 +20,22 @@ enum Profile {
     Fresh(User),
 }
 
-async fn me<S: UserStore>(app: &App<S>, request: &Request) -> Result<Profile, ApiError> {
+async fn me<S: UserStore + SessionStore>(
+    app: &App<S>,
+    request: &Request,
+) -> Result<Profile, ApiError> {
     let claims = app.tokens.verify(http::bearer_token(request)?)?;
     let (Some(id), Some(session)) = (claims.user_id(), claims.session_id()) else {
         return Err(ApiError::InvalidSession);
     };
-    // Session and cached profile in one round trip; Redis down means 503: fail closed.
-    let lookup = app.cache.lookup(id, &session).await?;
-    if !lookup.live {
-        return Err(ApiError::InvalidSession);
-    }
-    if let Some(profile) = lookup.profile {
+    // Session and cached profile in one Redis round trip (the durable record only when Redis
+    // does not know the session); Redis down means 503: fail closed.
+    let LiveSession { profile, user } = app.check_session(id, &session).await?;
+    if let Some(profile) = profile {
         return Ok(Profile::Cached(profile));
+    }
+    if let Some(user) = user {
+        return Ok(Profile::Fresh(user));
     }
     // A valid signature for a deleted user is still no session.
     let user = app.store.get(id).await?.ok_or(ApiError::InvalidSession)?;

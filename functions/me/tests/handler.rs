@@ -126,17 +126,48 @@ async fn redis_down_fails_closed_and_recovers_without_a_restart() {
     assert_error(&response, 503, "Service unavailable", 5030);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 
-    redis.restart(); // empty: sessions are gone, so the old token is no longer a session
-    assert_error(
-        &me::handle(&env.app, me_with(&token)).await,
-        401,
-        "Unauthorized - invalid session",
-        4012,
-    );
+    // Empty after the restart: the durable session record answers, and Redis learns it again.
+    redis.restart();
+    assert_eq!(json(&me::handle(&env.app, me_with(&token)).await).0, 200);
     let fresh = env.token_for(&user).await;
     assert_eq!(json(&me::handle(&env.app, me_with(&fresh)).await).0, 200);
     let stored = env.app.store.get(user.id).await.unwrap();
     assert!(stored.is_some(), "DynamoDB kept the user throughout");
+}
+
+/// A flush (or a failover to an empty replica) loses Redis's copy of every session: live ones
+/// keep working from their durable records, and ended ones stay ended, signed out one by one
+/// or everywhere.
+#[tokio::test]
+async fn after_a_flush_live_sessions_live_on_and_ended_ones_stay_ended() {
+    let env = env().await;
+    let user = env.seed_user("flushed@world.com", PASSWORD).await;
+    let other = env.seed_user("everywhere@world.com", PASSWORD).await;
+    let (live, ended) = (env.token_for(&user).await, env.token_for(&user).await);
+    let everywhere = env.token_for(&other).await;
+    let session = env.app.tokens.verify(&ended).unwrap().session_id().unwrap();
+    env.end_session(user.id, &session).await;
+    env.end_all_sessions(other.id).await;
+    for _ in 0..2 {
+        env.redis.as_ref().unwrap().flush_all();
+        for round in ["from the table", "from the re-warmed cache"] {
+            let (status, body) = json(&me::handle(&env.app, me_with(&live)).await);
+            assert_eq!(
+                (status, &body["email"]),
+                (200, &j!("flushed@world.com")),
+                "{round}"
+            );
+            for token in [&ended, &everywhere] {
+                let response = me::handle(&env.app, me_with(token)).await;
+                assert_error(&response, 401, "Unauthorized - invalid session", 4012);
+            }
+        }
+    }
+    // Once re-warmed, Redis alone answers: DynamoDB can be gone.
+    let cut_off = env.without_dynamodb().await;
+    assert_eq!(json(&me::handle(&cut_off, me_with(&live)).await).0, 200);
+    let response = me::handle(&cut_off, me_with(&ended)).await;
+    assert_error(&response, 401, "Unauthorized - invalid session", 4012);
 }
 
 /// The JWT attack suite: every hostile token is "Unauthorized - invalid session", and none
@@ -165,7 +196,7 @@ async fn hostile_tokens_are_refused_before_any_store_is_asked() {
     future_nbf["nbf"] = j!(now + 300);
     let mut wrong_iss = good(now + 60);
     wrong_iss["iss"] = j!("attacker");
-    let hs256 = j!({"alg": "HS256", "typ": "JWT"});
+    let hs256 = j!({"alg": "HS256", "typ": "at+jwt"});
     let attacks: Vec<(&str, String)> = vec![
         ("alg none", unsigned(j!({"alg": "none", "typ": "JWT"}))),
         ("alg None", unsigned(j!({"alg": "None"}))),
@@ -216,6 +247,10 @@ async fn hostile_tokens_are_refused_before_any_store_is_asked() {
             format!("{}.{}.x", "a".repeat(4600), "b".repeat(4600)),
         ),
         ("three dots", "...".to_owned()),
+        (
+            "typ JWT: not an access token",
+            testkit::sign_raw(&j!({"alg": "HS256", "typ": "JWT"}), &good(now + 60), key),
+        ),
         ("not base64", "%%%.%%%.%%%".to_owned()),
         (
             "claims not JSON",

@@ -1,5 +1,5 @@
 //! `POST /signin`: checks e-mail and password, records the login, opens a session and
-//! returns its token. Throttled per client address; each account (registered or not) is
+//! returns its access and refresh tokens. Throttled per client address; each account (registered or not) is
 //! locked after repeated failures (and, if configured, each account from one address sooner),
 //! by locks kept in DynamoDB that no concurrency, cache flush or cache outage gets around
 //! (`shared::lockout`).
@@ -11,15 +11,18 @@ use lambda_http::{Body, Request, Response};
 use shared::cache::Route;
 use shared::domain::{Credentials, Timestamp};
 use shared::lockout::Outcome;
-use shared::store::UserStore;
+use shared::store::{SessionStore, UserStore};
 use shared::token::IssuedToken;
 use shared::{http, ApiError, App};
 
-pub async fn handle<S: UserStore>(app: &App<S>, request: Request) -> Response<Body> {
+pub async fn handle<S: UserStore + SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
     http::respond(200, signin(app, &request).await)
 }
 
-async fn signin<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedToken, ApiError> {
+async fn signin<S: UserStore + SessionStore>(
+    app: &App<S>,
+    request: &Request,
+) -> Result<IssuedToken, ApiError> {
     let Credentials { email, password } = Credentials::parse(&http::json_object(request)?)?;
     app.admit(Route::Signin, request).await?;
     // The attempt is counted before any password work, so parallel guesses cannot outrun the
@@ -60,5 +63,5 @@ async fn signin<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedT
     };
     tracing::info!(%user_id, "user signed in");
     // Opening the session also refreshes the cached profile with the new last_login.
-    app.open_session(&user).await
+    app.open_session(&user, http::client_info(request)).await
 }

@@ -386,9 +386,9 @@ mod throttling {
         let email = unique_email();
         env.seed_user(&email, PASSWORD).await;
         redis.kill();
-        let (status, body) =
+        let (status, during) =
             json(&signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await);
-        assert_eq!(status, 200, "{body}");
+        assert_eq!(status, 200, "{during}");
         let wrong = signin::handle(&env.app, signin_from(IP, &email, "wrong")).await;
         assert_eq!(wrong.status(), 401);
         redis.restart();
@@ -406,6 +406,22 @@ mod throttling {
             .lookup(claims.user_id().unwrap(), &claims.session_id().unwrap())
             .await
             .unwrap();
-        assert!(lookup.live, "after recovery sessions are recorded again");
+        assert_eq!(
+            lookup.state,
+            shared::cache::SessionState::Live,
+            "after recovery sessions are recorded again"
+        );
+        // The session opened during the outage is durable: Redis learns it on first use.
+        let during = env
+            .app
+            .tokens
+            .verify(during["token"].as_str().unwrap())
+            .unwrap();
+        let (user, session) = (during.user_id().unwrap(), during.session_id().unwrap());
+        let unknown = env.app.cache.lookup(user, &session).await.unwrap();
+        assert_eq!(unknown.state, shared::cache::SessionState::Unknown);
+        assert!(env.app.check_session(user, &session).await.is_ok());
+        let warmed = env.app.cache.lookup(user, &session).await.unwrap();
+        assert_eq!(warmed.state, shared::cache::SessionState::Live);
     }
 }

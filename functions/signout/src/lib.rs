@@ -1,12 +1,14 @@
 //! `POST /signout`: ends the session of the presented token, or with `scope=all` (query
-//! parameter or body field) every session of its user. Needs only Redis and the signing key.
+//! parameter or body field) every session of its user: their access tokens at once (Redis),
+//! their refresh tokens with them (the durable records).
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
 use shared::error::FieldProblem;
+use shared::store::SessionStore;
 use shared::{http, ApiError, App};
 
-pub async fn handle<S>(app: &App<S>, request: Request) -> Response<Body> {
+pub async fn handle<S: SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
     match signout(app, &request).await {
         Ok(()) => http::empty(204),
         Err(err) => http::error(&err),
@@ -59,25 +61,19 @@ fn has_body(request: &Request) -> bool {
     }
 }
 
-async fn signout<S>(app: &App<S>, request: &Request) -> Result<(), ApiError> {
+async fn signout<S: SessionStore>(app: &App<S>, request: &Request) -> Result<(), ApiError> {
     let claims = app.tokens.verify(http::bearer_token(request)?)?;
     let (Some(user), Some(session)) = (claims.user_id(), claims.session_id()) else {
         return Err(ApiError::InvalidSession);
     };
     let scope = Scope::parse(request)?;
     // Only a live session may sign out, so a revoked token cannot end other sessions.
-    match scope {
-        Scope::Current => {
-            if !app.cache.revoke(user, &session).await? {
-                return Err(ApiError::InvalidSession);
-            }
-        }
-        Scope::All => {
-            if !app.cache.lookup(user, &session).await?.live {
-                return Err(ApiError::InvalidSession);
-            }
-            app.cache.revoke_all(user).await?;
-        }
+    let ended = match scope {
+        Scope::Current => app.end_session(user, &session).await?,
+        Scope::All => app.end_every_session(user, &session).await?,
+    };
+    if !ended {
+        return Err(ApiError::InvalidSession);
     }
     tracing::info!(user_id = %user, ?scope, "signed out");
     Ok(())

@@ -37,6 +37,32 @@ async fn signing_out_ends_only_that_session() {
 }
 
 #[tokio::test]
+async fn signing_out_ends_the_refresh_tokens_too() {
+    let env = env().await;
+    let user = env.seed_user("refresh@world.com", PASSWORD).await;
+    let refreshes = |pair: &shared::token::IssuedToken| {
+        shared::session::RefreshToken::parse(&pair.refresh_token).unwrap()
+    };
+    let (one, two, three) = (
+        env.pair_for(&user).await,
+        env.pair_for(&user).await,
+        env.pair_for(&user).await,
+    );
+    let response = signout::handle(&env.app, authorized(event("signout"), &one.token)).await;
+    assert_eq!(response.status(), 204);
+    assert!(env.app.refresh(&refreshes(&one)).await.is_err());
+    let renewed = env.app.refresh(&refreshes(&two)).await.unwrap();
+    let response =
+        signout::handle(&env.app, authorized(event("signout-all"), &renewed.token)).await;
+    assert_eq!(response.status(), 204);
+    for pair in [&two, &three] {
+        assert!(env.app.refresh(&refreshes(pair)).await.is_err());
+    }
+    let renewed = shared::session::RefreshToken::parse(&renewed.refresh_token).unwrap();
+    assert!(env.app.refresh(&renewed).await.is_err());
+}
+
+#[tokio::test]
 async fn scope_all_ends_every_session_by_query_or_body() {
     let env = env().await;
     let user = env.seed_user("many@world.com", PASSWORD).await;

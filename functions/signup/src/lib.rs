@@ -1,4 +1,5 @@
-//! `POST /signup`: creates a user, opens a session and returns its access token.
+//! `POST /signup`: creates a user with its first session (one transaction) and returns the
+//! session's access and refresh tokens.
 
 use lambda_http::{Body, Request, Response};
 use shared::cache::Route;
@@ -33,7 +34,10 @@ async fn signup<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedT
         created_at: now,
         last_login: now,
     };
-    app.store.create(&user, &digest).await?;
+    let session = app.new_session(user.id, http::client_info(request));
+    app.store
+        .create(&user, &digest, session.new_session())
+        .await?;
     tracing::info!(user_id = %user.id, "user signed up");
-    app.open_session(&user).await
+    app.session_opened(&user, &session).await
 }

@@ -14,7 +14,12 @@ async fn signs_up_the_fixture_user_and_returns_a_token() {
     let (status, body) = json(&response);
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["expires_in"], 900);
+    assert_eq!(body["refresh_expires_in"], 30 * 86_400);
+    assert_eq!(
+        body["refresh_token"].as_str().unwrap().split('.').count(),
+        4
+    );
     let claims = env
         .app
         .tokens
@@ -31,10 +36,15 @@ async fn signs_up_the_fixture_user_and_returns_a_token() {
     assert_eq!(user.first_name.as_str(), "Hello");
     assert_eq!(user.phones[0].number, 988887888);
     assert_eq!(user.created_at, user.last_login);
+    let keys = env.keys().await;
     assert_eq!(
-        env.keys().await.len(),
-        2,
-        "one profile and one credential record"
+        keys.len(),
+        3,
+        "a profile, a credential record, a session: {keys:?}"
+    );
+    assert!(
+        keys.contains(&format!("SESSION#{}", claims.sid)),
+        "{keys:?}"
     );
 }
 
@@ -91,7 +101,7 @@ async fn racing_signups_of_one_email(n: usize) {
     let mut expected = vec![201];
     expected.extend(vec![409; n - 1]);
     assert_eq!(statuses, expected);
-    assert_eq!(env.keys().await.len(), 2);
+    assert_eq!(env.keys().await.len(), 3);
 }
 
 #[tokio::test]
@@ -129,7 +139,7 @@ async fn sixty_four_simultaneous_signups_of_distinct_emails_create_all() {
         assert_eq!(user.email.as_str(), format!("racer-{i}@example.com"));
         assert_eq!(user.first_name.as_str(), format!("User {i}"));
     }
-    assert_eq!(env.keys().await.len(), 128);
+    assert_eq!(env.keys().await.len(), 192, "64 users of three items each");
 }
 
 #[tokio::test]

@@ -2,16 +2,18 @@
 //! services that accept our tokens (RFC 7662's answer shape). About the token the answer is
 //! always 200: its claims while it is live, `{"active": false}` and nothing else otherwise, so
 //! a caller learns nothing from a dead token. About the request: the documented 400s, 429
-//! per client address, 503 when Redis cannot say whether the session is live.
+//! per client address, 503 when Redis (or, for a session Redis does not know, DynamoDB) cannot
+//! say whether the session is live. A refresh token is not an access token: inactive.
 
 use lambda_http::{Body, Request, Response};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use shared::cache::Route;
 use shared::domain::TokenToValidate;
+use shared::store::SessionStore;
 use shared::token::VerifiedClaims;
 use shared::{http, ApiError, App};
 
-pub async fn handle<S>(app: &App<S>, request: Request) -> Response<Body> {
+pub async fn handle<S: SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
     http::respond(200, validate(app, &request).await)
 }
 
@@ -44,7 +46,10 @@ impl Serialize for Introspection {
     }
 }
 
-async fn validate<S>(app: &App<S>, request: &Request) -> Result<Introspection, ApiError> {
+async fn validate<S: SessionStore>(
+    app: &App<S>,
+    request: &Request,
+) -> Result<Introspection, ApiError> {
     app.admit(Route::Validate, request).await?;
     let TokenToValidate(token) = TokenToValidate::parse(&http::json_object(request)?)?;
     // Why a token is dead (forged, expired, malformed) is not the caller's business.
@@ -55,9 +60,9 @@ async fn validate<S>(app: &App<S>, request: &Request) -> Result<Introspection, A
         return Ok(Introspection::Inactive);
     };
     // Redis down: 503, fail closed, as `/me` does; a revoked token must not read as live.
-    if app.cache.lookup(user, &session).await?.live {
-        Ok(Introspection::Active(claims))
-    } else {
-        Ok(Introspection::Inactive)
+    match app.check_session(user, &session).await {
+        Ok(_) => Ok(Introspection::Active(claims)),
+        Err(ApiError::InvalidSession) => Ok(Introspection::Inactive),
+        Err(err) => Err(err),
     }
 }

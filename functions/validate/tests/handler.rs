@@ -59,10 +59,10 @@ async fn a_signed_out_token_is_inactive_and_the_other_sessions_stay_active() {
     let (ended, other) = (env.token_for(&user).await, env.token_for(&user).await);
     let claims = env.app.tokens.verify(&ended).unwrap();
     let session = claims.session_id().unwrap();
-    assert!(env.app.cache.revoke(user.id, &session).await.unwrap());
+    env.end_session(user.id, &session).await;
     assert_eq!(verdict(&env.app, &ended).await, json!({"active": false}));
     assert_eq!(verdict(&env.app, &other).await["active"], true);
-    env.app.cache.revoke_all(user.id).await.unwrap();
+    env.end_all_sessions(user.id).await;
     assert_eq!(verdict(&env.app, &other).await, json!({"active": false}));
 }
 

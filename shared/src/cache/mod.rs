@@ -19,7 +19,7 @@ use redis::aio::ConnectionManagerConfig;
 
 use connection::{Connection, Connections};
 
-pub use sessions::SessionId;
+pub use sessions::{SessionId, SessionLookup, SessionState};
 pub use throttle::{Admission, RateLimit, Route};
 
 use crate::ApiError;

@@ -28,6 +28,8 @@ pub enum Route {
     Signin,
     /// `POST /token/validate`: cheap to answer, but an oracle for guessed tokens otherwise.
     Validate,
+    /// `POST /token/refresh`: each try at a guessed refresh token costs a DynamoDB read.
+    Refresh,
 }
 
 impl Route {
@@ -36,6 +38,7 @@ impl Route {
             Route::Signup => "signup",
             Route::Signin => "signin",
             Route::Validate => "validate",
+            Route::Refresh => "refresh",
         }
     }
 }

@@ -13,5 +13,5 @@ pub use email::Email;
 pub use name::PersonName;
 pub use password::Password;
 pub use phone::{CountryCode, Phone};
-pub use requests::{Credentials, NewUser, TokenToValidate};
+pub use requests::{Credentials, NewUser, RefreshRequest, TokenToValidate};
 pub use user::{Timestamp, User, UserId};

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::fields::{string, FieldReader};
 use super::{Email, Password, PersonName, Phone};
+use crate::session::RefreshToken;
 use crate::ApiError;
 
 /// A valid sign-up: what `POST /signup` must carry before anything is hashed or stored.
@@ -84,6 +85,22 @@ impl TokenToValidate {
         let mut reader = FieldReader::default();
         let token = reader.required(body, "", "token", |_, _, v| {
             Ok(string(v)?.trim().to_owned())
+        });
+        reader.finish(token.map(Self))
+    }
+}
+
+/// What `POST /token/refresh` carries: a refresh token, shaped like one of ours (whether we
+/// minted it is the session's business, [`crate::session`]). A string of any other shape is
+/// an invalid session, not a field problem: it may be a token we minted and mangled.
+#[derive(Debug)]
+pub struct RefreshRequest(pub Option<RefreshToken>);
+
+impl RefreshRequest {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let token = reader.required(body, "", "refresh_token", |_, _, v| {
+            Ok(RefreshToken::parse(string(v)?.trim()))
         });
         reader.finish(token.map(Self))
     }

@@ -18,6 +18,10 @@ impl UserId {
     pub fn parse(raw: &str) -> Option<Self> {
         uuid::Uuid::try_parse(raw).ok().map(Self)
     }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
 }
 
 impl fmt::Display for UserId {
@@ -49,6 +53,16 @@ impl Timestamp {
 
     pub fn unix(&self) -> i64 {
         self.0.unix_timestamp()
+    }
+
+    pub fn unix_millis(&self) -> i64 {
+        i64::try_from(self.0.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .ok()
+            .map(Self)
     }
 }
 

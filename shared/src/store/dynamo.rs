@@ -5,15 +5,21 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
 
-use super::item::{self, BadItem, Item, EXPIRES_AT, PK};
-use super::{StoreError, StoredCredentials, UserStore};
+use super::item::{
+    self, BadItem, Item, EXPIRES_AT, PK, SESSIONS_BY_USER, SESSIONS_ENDED_AT, SESSION_USER,
+};
+use super::{NewSession, SessionStore, StoreError, StoredCredentials, UserSessions, UserStore};
+use crate::cache::SessionId;
 use crate::domain::{Email, Timestamp, User, UserId};
 use crate::lockout::{now_millis, Attempt, LockKey, LockPolicy, LockState, Outcome, Reservation};
 use crate::password::PasswordDigest;
+use crate::session::{FoundSession, RefreshToken, SessionRecord};
 
 /// How often a sign-up retries when DynamoDB cancels its transaction because another one was
 /// writing the same key; the retry then sees the winner's item and answers 409. Still
@@ -68,9 +74,15 @@ impl DynamoUserStore {
 }
 
 impl UserStore for DynamoUserStore {
-    async fn create(&self, user: &User, digest: &PasswordDigest) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        user: &User,
+        digest: &PasswordDigest,
+        session: NewSession<'_>,
+    ) -> Result<(), StoreError> {
         let profile = self.new_item_put(item::user_item(user))?;
         let credential = self.new_item_put(item::credential_item(user, digest.as_str()))?;
+        let session = self.new_item_put(item::session_item(session.record, session.deadline))?;
         // The same token on every try, the SDK's own retries included: a try whose commit was
         // acknowledged but whose answer was lost is then answered as a success, not as a
         // conflict with itself (409 to the very client that created the user). The user id is
@@ -84,6 +96,7 @@ impl UserStore for DynamoUserStore {
                 .client_request_token(&token)
                 .transact_items(profile.clone())
                 .transact_items(credential.clone())
+                .transact_items(session.clone())
                 .send()
                 .await;
             let err = match result {
@@ -233,6 +246,222 @@ impl UserStore for DynamoUserStore {
             Err(err) if condition_failed(&err) => Ok(()),
             Err(err) => Err(classify(err)),
         }
+    }
+}
+
+impl SessionStore for DynamoUserStore {
+    async fn open_session(&self, session: NewSession<'_>) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item::session_item(session.record, session.deadline)))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        user: UserId,
+        session: &SessionId,
+    ) -> Result<Option<FoundSession>, StoreError> {
+        let items = self
+            .read_many(&[item::session_key(session), item::user_key(user)])
+            .await?;
+        let (mut record, mut profile) = (None, None);
+        for found in &items {
+            match found.get(PK).and_then(|pk| pk.as_s().ok()) {
+                Some(pk) if pk.starts_with("SESSION#") => {
+                    record = Some(item::parse_session(found).map_err(bad_item)?);
+                }
+                Some(_) => profile = Some(found),
+                None => return Err(bad_item(BadItem(PK))),
+            }
+        }
+        let (Some(record), Some(profile)) = (record, profile) else {
+            return Ok(None);
+        };
+        if record.user != user {
+            return Ok(None);
+        }
+        Ok(Some(FoundSession {
+            record,
+            user: item::parse_user(profile).map_err(bad_item)?,
+            ended_before: item::parse_sessions_ended_at(profile).map_err(bad_item)?,
+        }))
+    }
+
+    async fn rotate_session(
+        &self,
+        record: &SessionRecord,
+        next: &RefreshToken,
+        rotated: NewSession<'_>,
+    ) -> Result<bool, StoreError> {
+        let now = rotated.record.rotated_at.unix_millis();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, item::session_key(&record.id))
+            .update_expression(
+                "SET #g = :next, #c = :digest, #p = :current, #r = :now, #l = :now, #e = :deadline",
+            )
+            .condition_expression("#g = :judged AND #c = :current AND #v = :false")
+            .expression_attribute_names("#g", "generation")
+            .expression_attribute_names("#c", "current")
+            .expression_attribute_names("#p", "previous")
+            .expression_attribute_names("#r", "rotatedAt")
+            .expression_attribute_names("#l", "lastUsedAt")
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_names("#v", "revoked")
+            .expression_attribute_values(":next", number(next.generation))
+            .expression_attribute_values(":judged", number(record.generation))
+            .expression_attribute_values(":digest", AttributeValue::S(next.digest().0))
+            .expression_attribute_values(":current", AttributeValue::S(record.current.0.clone()))
+            .expression_attribute_values(":now", number(now))
+            .expression_attribute_values(":deadline", number(rotated.deadline))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn end_session(&self, user: UserId, session: &SessionId) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, item::session_key(session))
+            // Out of the user's index too: a revoked session is never listed again.
+            .update_expression("SET #v = :true REMOVE #s")
+            // Not conditional on `revoked`: a retried write (its first answer lost) must succeed
+            // like the first did.
+            .condition_expression("attribute_exists(#pk) AND #u = :user")
+            .expression_attribute_names("#s", SESSION_USER)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#u", "userId")
+            .expression_attribute_names("#v", "revoked")
+            .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn list_sessions(&self, user: UserId) -> Result<UserSessions, StoreError> {
+        let mut keys = vec![item::user_key(user)];
+        let mut start = None;
+        for _ in 0..LIST_PAGES {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(SESSIONS_BY_USER)
+                .key_condition_expression("#s = :user")
+                .expression_attribute_names("#s", SESSION_USER)
+                .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            keys.extend(
+                output
+                    .items()
+                    .iter()
+                    .filter_map(|found| found.get(PK).cloned()),
+            );
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        // The index is eventually consistent and holds keys only: the records themselves are
+        // read strongly consistently, a hundred at a time.
+        let mut sessions = UserSessions::default();
+        for chunk in keys.chunks(100) {
+            for found in self.read_many(chunk).await? {
+                if found.get(PK) == Some(&item::user_key(user)) {
+                    sessions.ended_before =
+                        item::parse_sessions_ended_at(&found).map_err(bad_item)?;
+                    continue;
+                }
+                let record = item::parse_session(&found).map_err(bad_item)?;
+                if record.user == user && !record.revoked {
+                    sessions.records.push(record);
+                }
+            }
+        }
+        Ok(sessions)
+    }
+
+    async fn end_all_sessions(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, item::user_key(user))
+            .update_expression("SET #s = :at")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#s", SESSIONS_ENDED_AT)
+            .expression_attribute_values(":at", number(at.unix_millis()))
+            .send()
+            .await;
+        match result {
+            // No profile: no session of this user can be live anyway.
+            Ok(_) => Ok(()),
+            Err(err) if condition_failed(&err) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
+    }
+}
+
+/// Pages of a user's index read for a list: a thousand sessions and more, far beyond any
+/// real user; what is beyond is not listed (and still ends with "sign out everywhere").
+const LIST_PAGES: usize = 10;
+
+impl DynamoUserStore {
+    /// The items at `keys` (at most 100), read strongly consistently; missing ones are left out.
+    async fn read_many(&self, keys: &[AttributeValue]) -> Result<Vec<Item>, StoreError> {
+        let mut request = KeysAndAttributes::builder().consistent_read(true);
+        for key in keys {
+            request = request.keys(HashMap::from([(PK.to_owned(), key.clone())]));
+        }
+        let request = request
+            .build()
+            .map_err(|err| StoreError::Internal(err.into()))?;
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(classify)?;
+        if output
+            .unprocessed_keys
+            .as_ref()
+            .is_some_and(|unprocessed| !unprocessed.is_empty())
+        {
+            // Only under throttling; the caller answers 503 and the client retries.
+            return Err(StoreError::Unavailable(
+                "read throttled: keys left unprocessed".into(),
+            ));
+        }
+        Ok(output
+            .responses
+            .and_then(|mut tables| tables.remove(&self.table))
+            .unwrap_or_default())
     }
 }
 

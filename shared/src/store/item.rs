@@ -6,13 +6,22 @@
 //! - `LOCK#<email>` (and `LOCK#<email>#<client address>` when the per-address lock is on): the
 //!   sign-in attempts of an e-mail, registered or not (`failures`, `lockedUntil`, `version`),
 //!   forgotten a day after the last one through the table's TTL (`expiresAt`).
+//! - `SESSION#<session id>`: a durable session ([`crate::session::SessionRecord`]): `userId`,
+//!   times in unix ms (`openedAt`, `lastUsedAt`, `rotatedAt`), `generation`, the digests of the
+//!   current and previous refresh secrets, `revoked`, `ip`, `userAgent`; deleted by the TTL
+//!   (`expiresAt`) once its refresh token is dead. While not revoked it also carries
+//!   `sessionUser` (the user id), the key of the sparse index `sessionsByUser` that lists a
+//!   user's sessions (`GET /sessions`). The profile's `sessionsEndedAt` (unix ms) is the
+//!   user's last "sign out everywhere": sessions opened before it are over.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::cache::SessionId;
 use crate::domain::{CountryCode, Email, PersonName, Phone, Timestamp, User, UserId};
 use crate::lockout::{LockKey, LockState};
+use crate::session::{ClientInfo, SecretDigest, SessionRecord};
 
 pub const PK: &str = "pk";
 pub type Item = HashMap<String, AttributeValue>;
@@ -29,8 +38,105 @@ pub fn lock_key(lock: &LockKey) -> AttributeValue {
     AttributeValue::S(lock.as_str().to_owned())
 }
 
+pub fn session_key(id: &SessionId) -> AttributeValue {
+    AttributeValue::S(format!("SESSION#{}", id.as_str()))
+}
+
 /// The TTL attribute (template.yaml's `TimeToLiveSpecification`), Unix seconds.
 pub const EXPIRES_AT: &str = "expiresAt";
+/// The index of a user's sessions, and its key (only on sessions not revoked).
+pub const SESSIONS_BY_USER: &str = "sessionsByUser";
+pub const SESSION_USER: &str = "sessionUser";
+/// On the profile: the user's last "sign out everywhere", unix ms.
+pub const SESSIONS_ENDED_AT: &str = "sessionsEndedAt";
+
+fn millis(at: Timestamp) -> AttributeValue {
+    AttributeValue::N(at.unix_millis().to_string())
+}
+
+/// A session record, deleted by the TTL after `deadline` (unix seconds).
+pub fn session_item(record: &SessionRecord, deadline: i64) -> Item {
+    let mut item = HashMap::from([
+        (PK.to_owned(), session_key(&record.id)),
+        (
+            "userId".to_owned(),
+            AttributeValue::S(record.user.to_string()),
+        ),
+        ("openedAt".to_owned(), millis(record.created_at)),
+        ("lastUsedAt".to_owned(), millis(record.last_used_at)),
+        ("rotatedAt".to_owned(), millis(record.rotated_at)),
+        (
+            "generation".to_owned(),
+            AttributeValue::N(record.generation.to_string()),
+        ),
+        (
+            "current".to_owned(),
+            AttributeValue::S(record.current.0.clone()),
+        ),
+        ("revoked".to_owned(), AttributeValue::Bool(record.revoked)),
+        (
+            EXPIRES_AT.to_owned(),
+            AttributeValue::N(deadline.to_string()),
+        ),
+    ]);
+    if !record.revoked {
+        item.insert(
+            SESSION_USER.to_owned(),
+            AttributeValue::S(record.user.to_string()),
+        );
+    }
+    let optional = [
+        ("previous", record.previous.as_ref().map(|d| d.0.clone())),
+        ("ip", record.client.ip.clone()),
+        ("userAgent", record.client.user_agent.clone()),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            item.insert(name.to_owned(), AttributeValue::S(value));
+        }
+    }
+    item
+}
+
+pub fn parse_session(item: &Item) -> Result<SessionRecord, BadItem> {
+    let id = s(item, PK)?
+        .strip_prefix("SESSION#")
+        .and_then(SessionId::parse)
+        .ok_or(BadItem(PK))?;
+    let time = |name| {
+        n::<i64>(item, name).and_then(|ms| Timestamp::from_unix_millis(ms).ok_or(BadItem(name)))
+    };
+    let text = |name| s(item, name).ok().map(str::to_owned);
+    Ok(SessionRecord {
+        id,
+        user: UserId::parse(s(item, "userId")?).ok_or(BadItem("userId"))?,
+        created_at: time("openedAt")?,
+        last_used_at: time("lastUsedAt")?,
+        rotated_at: time("rotatedAt")?,
+        generation: n(item, "generation")?,
+        current: SecretDigest(s(item, "current")?.to_owned()),
+        previous: text("previous").map(SecretDigest),
+        revoked: item
+            .get("revoked")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .ok_or(BadItem("revoked"))?,
+        client: ClientInfo {
+            ip: text("ip"),
+            user_agent: text("userAgent"),
+        },
+    })
+}
+
+/// The profile's `sessionsEndedAt`, if the user ever signed out everywhere.
+pub fn parse_sessions_ended_at(item: &Item) -> Result<Option<Timestamp>, BadItem> {
+    match item.get(SESSIONS_ENDED_AT) {
+        None => Ok(None),
+        Some(_) => n::<i64>(item, SESSIONS_ENDED_AT)
+            .and_then(|ms| Timestamp::from_unix_millis(ms).ok_or(BadItem(SESSIONS_ENDED_AT)))
+            .map(Some),
+    }
+}
 
 /// A lock record; attributes it does not have yet are zero.
 pub fn parse_lock(item: &Item) -> Result<LockState, BadItem> {
@@ -185,6 +291,23 @@ mod tests {
             serde_json::to_value(&back).unwrap(),
             serde_json::to_value(&user).unwrap()
         );
+    }
+
+    #[test]
+    fn sessions_round_trip_through_items() {
+        let keys = crate::session::RefreshKeys::derive(&[1u8; 32]);
+        let first = keys.first(UserId::random(), &SessionId::random());
+        let opened = SessionRecord::open(
+            &first,
+            ClientInfo::new(Some("203.0.113.9"), Some("curl/8")),
+            Timestamp::now(),
+        );
+        let rotated = opened.rotated(&keys.successor(&first), Timestamp::now());
+        for record in [opened, rotated] {
+            let item = session_item(&record, 42);
+            assert_eq!(item[EXPIRES_AT], AttributeValue::N("42".into()));
+            assert_eq!(parse_session(&item).unwrap(), record);
+        }
     }
 
     #[test]

@@ -8,9 +8,11 @@ use std::future::Future;
 
 pub use dynamo::{DynamoUserStore, CONFLICT_RETRIES};
 
+use crate::cache::SessionId;
 use crate::domain::{Email, Timestamp, User, UserId};
 use crate::lockout::{Attempt, LockKey, LockPolicy, Outcome, Reservation};
 use crate::password::PasswordDigest;
+use crate::session::{FoundSession, RefreshToken, SessionRecord};
 use crate::ApiError;
 
 /// The credential record sign-in reads: whose e-mail this is and the password hash.
@@ -41,12 +43,28 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// What [`SessionStore::list_sessions`] finds.
+#[derive(Debug, Clone, Default)]
+pub struct UserSessions {
+    pub records: Vec<SessionRecord>,
+    pub ended_before: Option<Timestamp>,
+}
+
+/// A new session and when its record may be deleted (unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    pub record: &'a SessionRecord,
+    pub deadline: i64,
+}
+
 pub trait UserStore: Send + Sync {
-    /// Stores a new user and its credential record atomically; the e-mail must be unused.
+    /// Stores a new user, its credential record and its first session atomically; the
+    /// e-mail must be unused.
     fn create(
         &self,
         user: &User,
         digest: &PasswordDigest,
+        session: NewSession<'_>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The credential record for an e-mail, read strongly consistently.
@@ -79,5 +97,54 @@ pub trait UserStore: Send + Sync {
         policy: &LockPolicy,
         attempt: Attempt,
         outcome: Outcome,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Durable sessions ([`crate::session`]).
+pub trait SessionStore: Send + Sync {
+    /// Records a new session.
+    fn open_session(
+        &self,
+        session: NewSession<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The session with its user, read strongly consistently in one round trip; `None` when
+    /// either is gone or the session is not this user's.
+    fn find_session(
+        &self,
+        user: UserId,
+        session: &SessionId,
+    ) -> impl Future<Output = Result<Option<FoundSession>, StoreError>> + Send;
+
+    /// Moves `record` to `next` (the record [`SessionRecord::rotated`] makes), on condition
+    /// that it is still at the generation it was judged at and not revoked. False: another
+    /// request rotated or ended it first.
+    fn rotate_session(
+        &self,
+        record: &SessionRecord,
+        next: &RefreshToken,
+        rotated: NewSession<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Ends one of `user`'s sessions (again, if it was ended: retries are safe). False: there
+    /// is no such session of theirs. Whether it was live is [`FoundSession::is_live`]'s call.
+    fn end_session(
+        &self,
+        user: UserId,
+        session: &SessionId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// `user`'s sessions not revoked one by one (some may be expired, or ended by a "sign out
+    /// everywhere": the caller judges), with the user's `sessionsEndedAt`.
+    fn list_sessions(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<UserSessions, StoreError>> + Send;
+
+    /// Ends every session of `user` opened up to `at`.
+    fn end_all_sessions(
+        &self,
+        user: UserId,
+        at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -74,8 +74,19 @@ impl RemoteAws {
             .hash(password)
             .await
             .map_err(|e| e.to_string())?;
+        let first = shared::session::RefreshKeys::derive(&[0u8; 32])
+            .first(user.id, &shared::cache::SessionId::random());
+        let record = shared::session::SessionRecord::open(
+            &first,
+            shared::session::ClientInfo::default(),
+            shared::domain::Timestamp::now(),
+        );
+        let session = shared::store::NewSession {
+            record: &record,
+            deadline: record.deadline(&shared::session::Lifetimes::default()),
+        };
         DynamoUserStore::new(dynamodb, &table)
-            .create(user, &digest)
+            .create(user, &digest, session)
             .await
             .map_err(|e| e.to_string())?;
         let secrets = aws_sdk_secretsmanager::Client::from_conf(

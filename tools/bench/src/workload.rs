@@ -99,7 +99,7 @@ impl Workload {
             Workload::Signout { user } => {
                 let token = env
                     .app
-                    .open_session(user)
+                    .open_session(user, shared::session::ClientInfo::default())
                     .await
                     .map_err(|e| e.to_string())?;
                 authorized(fixture("signout")?, &token.token)

@@ -23,6 +23,7 @@ use lambda_http::{Body, Request, Response};
 use shared::cache::{Cache, SessionId};
 use shared::domain::{Credentials, NewUser, Password};
 use shared::password::{PasswordDigest, PasswordHasher};
+use shared::session::ClientInfo;
 use shared::store::UserStore;
 use shared::token::TokenService;
 use shared::App;
@@ -51,6 +52,7 @@ fn app(profile: Profile) -> App<MemoryStore> {
         tokens: TokenService::new(&config.tokens),
         hasher: PasswordHasher::new(),
         lockout: config.lockout,
+        lifetimes: config.sessions,
     }
 }
 
@@ -98,7 +100,7 @@ fn tokens(c: &mut Criterion) {
     let app = app(Profile::Missing);
     let user = testkit::user("bench@example.com");
     let session = SessionId::random();
-    let token = app.tokens.issue(&user, &session).expect("a token").token;
+    let token = app.tokens.issue(&user, &session).expect("a token");
     assert!(app.tokens.verify(&token).is_ok());
     let mut group = c.benchmark_group("jwt");
     group.bench_function("issue", |b| {
@@ -121,13 +123,16 @@ fn me(c: &mut Criterion) {
     ] {
         runtime.block_on(async {
             let digest = PasswordDigest::from_stored("unused".to_owned());
-            app.store.create(&user, &digest).await.expect("stored");
+            let session = app.new_session(user.id, ClientInfo::default());
+            app.store
+                .create(&user, &digest, session.new_session())
+                .await
+                .expect("stored");
         });
         let token = app
             .tokens
             .issue(&user, &SessionId::random())
-            .expect("a token")
-            .token;
+            .expect("a token");
         let event = event_text("me", |event| {
             event["headers"]["authorization"] = format!("Bearer {token}").into();
         });

@@ -3,16 +3,22 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use shared::cache::SessionId;
 use shared::domain::{Email, Timestamp, User, UserId};
 use shared::lockout::{now_millis, Attempt, LockKey, LockPolicy, LockState, Outcome, Reservation};
 use shared::password::PasswordDigest;
-use shared::store::{StoreError, StoredCredentials, UserStore};
+use shared::session::{FoundSession, RefreshToken, SessionRecord};
+use shared::store::{
+    NewSession, SessionStore, StoreError, StoredCredentials, UserSessions, UserStore,
+};
 
 #[derive(Default)]
 pub struct MemoryStore {
     users: Mutex<HashMap<UserId, User>>,
     credentials: Mutex<HashMap<String, StoredCredentials>>,
     locks: Mutex<HashMap<String, LockState>>,
+    sessions: Mutex<HashMap<SessionId, SessionRecord>>,
+    ended: Mutex<HashMap<UserId, Timestamp>>,
 }
 
 impl MemoryStore {
@@ -28,27 +34,34 @@ impl MemoryStore {
 }
 
 impl UserStore for MemoryStore {
-    async fn create(&self, user: &User, digest: &PasswordDigest) -> Result<(), StoreError> {
-        let mut credentials = self
-            .credentials
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let key = user.email.to_string();
-        if credentials.contains_key(&key) {
-            return Err(StoreError::EmailTaken);
+    async fn create(
+        &self,
+        user: &User,
+        digest: &PasswordDigest,
+        session: NewSession<'_>,
+    ) -> Result<(), StoreError> {
+        {
+            let mut credentials = self
+                .credentials
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let key = user.email.to_string();
+            if credentials.contains_key(&key) {
+                return Err(StoreError::EmailTaken);
+            }
+            credentials.insert(
+                key,
+                StoredCredentials {
+                    user_id: user.id,
+                    digest: digest.clone(),
+                },
+            );
+            self.users
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(user.id, user.clone());
         }
-        credentials.insert(
-            key,
-            StoredCredentials {
-                user_id: user.id,
-                digest: digest.clone(),
-            },
-        );
-        self.users
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(user.id, user.clone());
-        Ok(())
+        self.open_session(session).await
     }
 
     async fn credentials(&self, email: &Email) -> Result<Option<StoredCredentials>, StoreError> {
@@ -108,6 +121,103 @@ impl UserStore for MemoryStore {
                 *current = next;
             }
         }
+        Ok(())
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn open_session(&self, session: NewSession<'_>) -> Result<(), StoreError> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(session.record.id.clone(), session.record.clone());
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        user: UserId,
+        session: &SessionId,
+    ) -> Result<Option<FoundSession>, StoreError> {
+        let record = self
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(session)
+            .cloned()
+            .filter(|record| record.user == user);
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let Some(user) = self.get(user).await? else {
+            return Ok(None);
+        };
+        let ended_before = self
+            .ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&user.id)
+            .copied();
+        Ok(Some(FoundSession {
+            record,
+            user,
+            ended_before,
+        }))
+    }
+
+    async fn rotate_session(
+        &self,
+        record: &SessionRecord,
+        _next: &RefreshToken,
+        rotated: NewSession<'_>,
+    ) -> Result<bool, StoreError> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        match sessions.get_mut(&record.id) {
+            Some(stored) if stored.generation == record.generation && !stored.revoked => {
+                *stored = rotated.record.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn end_session(&self, user: UserId, session: &SessionId) -> Result<bool, StoreError> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        match sessions.get_mut(session) {
+            Some(stored) if stored.user == user => {
+                stored.revoked = true;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_sessions(&self, user: UserId) -> Result<UserSessions, StoreError> {
+        let records = self
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|record| record.user == user && !record.revoked)
+            .cloned()
+            .collect();
+        let ended_before = self
+            .ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&user)
+            .copied();
+        Ok(UserSessions {
+            records,
+            ended_before,
+        })
+    }
+
+    async fn end_all_sessions(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
+        self.ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user, at);
         Ok(())
     }
 }

@@ -1,0 +1,12 @@
+//! Lambda entry point: dependencies are built once, the handler lives in lib.rs.
+
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let app = shared::lambda::init(shared::Warmup::Nothing).await?;
+    run(service_fn(|request| async {
+        Ok::<_, std::convert::Infallible>(refresh::handle(&app, request).await)
+    }))
+    .await
+}
