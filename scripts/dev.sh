@@ -2,7 +2,8 @@
 # The local stack behind `make dev`: moto_server (DynamoDB and Secrets Manager) and
 # redis-server on loopback, the users table with template.yaml's key schema, a dev JWT secret,
 # `cargo lambda watch` running the functions, and scripts/dev_front.py serving POST /signup,
-# POST /signin, GET /me, POST /signout, POST /token/validate and POST /token/refresh as API Gateway does. With a Docker engine, also what
+# POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions and
+# DELETE /sessions/{id} as API Gateway does. With a Docker engine, also what
 # `make invoke` needs: the secret in moto, a relay for containers, .dev/sam-env.json.
 # Ctrl-C stops everything it started.
 #
@@ -135,11 +136,11 @@ for optional in TOKEN_TTL_SECONDS TOKEN_ISSUER RATE_LIMIT_CAPACITY RATE_LIMIT_RE
 done
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,lambda_runtime=info}
+export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
-cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh
+cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh -p sessions
 
 # cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
 # HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
@@ -154,7 +155,8 @@ pids+=($!)
 wait_for_port "$API_PORT"
 
 # One request per route starts each function now, so the first real request is not a cold one.
-for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /token/validate" "POST /token/refresh"; do
+for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /token/validate" "POST /token/refresh" \
+  "GET /sessions"; do
   method=${route% *} path=${route#* }
   for _ in $(seq 1 600); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'content-type: application/json' \
@@ -165,7 +167,7 @@ for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /toke
   [ "${code:-}" != "${code#4}" ] || { say "$route did not answer (last status: ${code:-none})"; exit 1; }
 done
 
-say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh; Ctrl-C stops)"
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}; Ctrl-C stops)"
 # Until stopped, or until whoever started us is gone (`make dev` killed without a chance to
 # pass the signal on): then the EXIT trap stops the servers. A short sleep in the background,
 # so a signal's trap runs at once.

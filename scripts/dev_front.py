@@ -242,6 +242,9 @@ class Front(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A burst of clients at once (64 parallel refreshes) is queued, not reset, as API Gateway
+    # would take them; socketserver's default backlog is 5.
+    request_queue_size = 256
 
 
 def main():

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FUNCTIONS = ["signup", "signin", "me", "signout", "validate", "refresh"]
+FUNCTIONS = ["signup", "signin", "me", "signout", "validate", "refresh", "sessions"]
 
 
 @pytest.fixture(scope="module")

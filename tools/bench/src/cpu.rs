@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The benchmarks, as `group/name` (criterion's directory layout) and what each times.
-pub const BENCHMARKS: [(&str, &str); 13] = [
+pub const BENCHMARKS: [(&str, &str); 15] = [
     ("parse/me_event", "API Gateway event JSON → request"),
     ("parse/signin_body", "sign-in body → e-mail and password"),
     (
@@ -34,6 +34,14 @@ pub const BENCHMARKS: [(&str, &str); 13] = [
         "the same, the user's hash at the minimal cost",
     ),
     ("handler/signup", "sign-up, event → response"),
+    (
+        "handler/refresh",
+        "`POST /token/refresh` event → response: judge, rotate, re-warm, a new pair",
+    ),
+    (
+        "handler/sessions",
+        "`GET /sessions` event → response, two sessions listed",
+    ),
 ];
 
 /// The median of one benchmark's last run, if it has run.

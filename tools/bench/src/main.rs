@@ -74,13 +74,15 @@ const fn remote(name: &'static str, binary: &'static str, warmup: bool) -> Targe
     }
 }
 
-const TARGETS: [Target; 11] = [
+const TARGETS: [Target; 13] = [
     target("hello", "hello", 128, Secret::Env),
     target("signup", "signup", 1024, Secret::Env),
     target("signin", "signin", 1024, Secret::Env),
     target("me", "me", 256, Secret::Env),
     target("signout", "signout", 256, Secret::Env),
     target("validate", "validate", 256, Secret::Env),
+    target("refresh", "refresh", 256, Secret::Env),
+    target("sessions", "sessions", 256, Secret::Env),
     target("me+secret", "me", 256, Secret::Manager),
     remote(report::REMOTE[0].warm, "signin", true),
     remote(report::REMOTE[0].cold, "signin", false),

@@ -32,6 +32,14 @@ pub enum Workload {
         user: Box<User>,
         token: Option<String>,
     },
+    /// A fresh session each time, opened outside the timed part: each request rotates.
+    Refresh {
+        user: Box<User>,
+    },
+    /// A user of its own with two sessions, listed again and again.
+    Sessions {
+        token: Option<String>,
+    },
     Hello,
 }
 
@@ -52,6 +60,10 @@ impl Workload {
                 user: Box::new(user.clone()),
                 token: None,
             },
+            "refresh" => Workload::Refresh {
+                user: Box::new(user.clone()),
+            },
+            "sessions" => Workload::Sessions { token: None },
             _ => Workload::Signout {
                 user: Box::new(user.clone()),
             },
@@ -61,7 +73,11 @@ impl Workload {
     pub fn expected_status(&self) -> Option<u64> {
         match self {
             Workload::Signup { .. } => Some(201),
-            Workload::Signin { .. } | Workload::Me { .. } | Workload::Validate { .. } => Some(200),
+            Workload::Signin { .. }
+            | Workload::Me { .. }
+            | Workload::Validate { .. }
+            | Workload::Refresh { .. }
+            | Workload::Sessions { .. } => Some(200),
             Workload::Signout { .. } => Some(204),
             Workload::Hello => None,
         }
@@ -73,6 +89,9 @@ impl Workload {
         match self {
             Workload::Validate { .. } if !body.contains(r#""active":true"#) => {
                 Err(format!("the token is not active: {body}"))
+            }
+            Workload::Sessions { .. } if body.matches(r#""id""#).count() != 2 => {
+                Err(format!("not the two sessions: {body}"))
             }
             _ => Ok(()),
         }
@@ -110,6 +129,24 @@ impl Workload {
                 }
                 let token = token.clone().unwrap_or_default();
                 with_body(fixture("validate")?, |body| body["token"] = token.into())
+            }
+            Workload::Refresh { user } => {
+                let pair = env
+                    .app
+                    .open_session(user, shared::session::ClientInfo::default())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                with_body(fixture("refresh")?, |body| {
+                    body["refresh_token"] = pair.refresh_token.into()
+                })
+            }
+            Workload::Sessions { token } => {
+                if token.is_none() {
+                    let email = format!("bench-devices-{}@example.com", std::process::id());
+                    let owner = env.seed_user(&email, PASSWORD).await;
+                    *token = Some(env.token_for(&owner).await);
+                }
+                authorized(fixture("sessions")?, token.as_deref().unwrap_or_default())
             }
             Workload::Hello => Ok(serde_json::json!({"hello": "world"})),
         }?;

@@ -259,5 +259,67 @@ fn handlers(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parsing, tokens, me, passwords, handlers);
+/// A refresh spends its token, so every iteration gets a session of its own (opened outside
+/// the timed part); the timed part is everything `POST /token/refresh` does. Budget (issue
+/// 14): under 100 µs beyond `jwt/issue`.
+fn sessions(c: &mut Criterion) {
+    let runtime = runtime();
+    let app = app(Profile::Missing);
+    let user = testkit::user("bench@example.com");
+    runtime.block_on(async {
+        let digest = PasswordDigest::from_stored("unused".to_owned());
+        let session = app.new_session(user.id, ClientInfo::default());
+        app.store
+            .create(&user, &digest, session.new_session())
+            .await
+            .expect("stored");
+    });
+    let refresh_event = |app: &App<MemoryStore>| {
+        let pair = runtime
+            .block_on(app.open_session(&user, ClientInfo::default()))
+            .expect("a session");
+        event_text(
+            "refresh",
+            body(serde_json::json!({ "refresh_token": pair.refresh_token })),
+        )
+    };
+    let answer = runtime.block_on(refresh::handle(&app, request(&refresh_event(&app))));
+    assert_eq!(status(&answer), 200, "{:?}", answer.body());
+    // The device list of a user of its own, with two sessions.
+    let owner = testkit::user("devices@example.com");
+    let access = runtime.block_on(async {
+        let digest = PasswordDigest::from_stored("unused".to_owned());
+        let session = app.new_session(owner.id, ClientInfo::default());
+        app.store
+            .create(&owner, &digest, session.new_session())
+            .await
+            .expect("stored");
+        app.open_session(&owner, ClientInfo::default())
+            .await
+            .expect("a session")
+            .token
+    });
+    let list = event_text("sessions", |event| {
+        event["headers"]["authorization"] = format!("Bearer {access}").into();
+    });
+    let answer = runtime.block_on(sessions::handle(&app, request(&list)));
+    assert_eq!(status(&answer), 200, "{:?}", answer.body());
+    assert!(matches!(answer.body(), Body::Text(text) if text.matches("\"id\"").count() == 2));
+
+    let mut group = c.benchmark_group("handler");
+    group.bench_function("refresh", |b| {
+        b.iter_batched(
+            || request(&refresh_event(&app)),
+            |request| runtime.block_on(refresh::handle(&app, request)),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("sessions", |b| {
+        b.to_async(&runtime)
+            .iter(|| sessions::handle(&app, request(black_box(&list))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parsing, tokens, me, passwords, handlers, sessions);
 criterion_main!(benches);
