@@ -24,7 +24,9 @@ import sys
 import tarfile
 import tempfile
 
-IMAGE = "rust-auth-api/lambda-base:al2023-standin-arm64"
+# The tag names the image's recipe: a change to it (packages, environment) gets a new tag, so
+# an image built by an older recipe is not reused.
+IMAGE = "rust-auth-api/lambda-base:al2023-standin-arm64-2"
 PACKAGES = ["libc6", "libgcc-s1", "busybox-static"]
 BUSYBOX_APPLETS = ["sh", "mv", "chmod", "cp", "rm", "ls", "cat", "mkdir"]
 
@@ -85,7 +87,12 @@ def saved_image(root, name):
             "architecture": "arm64",
             "os": "linux",
             "config": {
-                "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                "Env": [
+                    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    # The runtime interface emulator SAM CLI adds is a Go program; under
+                    # qemu-user, Go's signal-based preemption now and then hangs it for good.
+                    "GODEBUG=asyncpreemptoff=1",
+                ],
                 "WorkingDir": "/var/task",
             },
             "rootfs": {"type": "layers", "diff_ids": [diff_id]},

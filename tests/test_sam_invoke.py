@@ -63,7 +63,9 @@ def invoke():
             seconds = time.monotonic() - started
             assert done.returncode == 0, done.stderr[-4000:]
             # SAM CLI prints the function's answer as the last line of stdout.
-            answer = json.loads(done.stdout.strip().splitlines()[-1])
+            lines = done.stdout.strip().splitlines()
+            assert lines, f"no answer from {function} with {event}:\n{done.stderr[-4000:]}"
+            answer = json.loads(lines[-1])
             body = answer.get("body")
             return answer["statusCode"], (json.loads(body) if body else None), \
                 answer.get("headers", {}), seconds

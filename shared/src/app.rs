@@ -31,7 +31,8 @@ pub enum Warmup {
     /// puts argon2's working memory in place, so the first request pays for neither. Local
     /// runs (`JWT_SECRET`) have no such wait and skip it, as does `INIT_WARMUP=off`.
     Credentials,
-    /// `/me` reads DynamoDB only on a cache miss, sign-out never; neither hashes.
+    /// The others read DynamoDB at most once a request, some only when Redis does not know
+    /// the session; none hashes.
     Nothing,
 }
 
