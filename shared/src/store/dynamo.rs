@@ -241,11 +241,7 @@ impl UserStore for DynamoUserStore {
                 .condition_expression("#f = :mine")
                 .expression_attribute_values(":mine", number(attempt.failures)),
         };
-        match update.send().await {
-            Ok(_) => Ok(()),
-            Err(err) if condition_failed(&err) => Ok(()),
-            Err(err) => Err(classify(err)),
-        }
+        applied(update.send().await).map(drop)
     }
 }
 
@@ -326,11 +322,7 @@ impl SessionStore for DynamoUserStore {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        applied(result)
     }
 
     async fn end_session(&self, user: UserId, session: &SessionId) -> Result<bool, StoreError> {
@@ -352,11 +344,7 @@ impl SessionStore for DynamoUserStore {
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        applied(result)
     }
 
     async fn list_sessions(&self, user: UserId) -> Result<UserSessions, StoreError> {
@@ -418,12 +406,8 @@ impl SessionStore for DynamoUserStore {
             .expression_attribute_values(":at", number(at.unix_millis()))
             .send()
             .await;
-        match result {
-            // No profile: no session of this user can be live anyway.
-            Ok(_) => Ok(()),
-            Err(err) if condition_failed(&err) => Ok(()),
-            Err(err) => Err(classify(err)),
-        }
+        // No profile: no session of this user can be live anyway.
+        applied(result).map(drop)
     }
 }
 
@@ -566,6 +550,18 @@ fn lock_write(
             }
             Err(classify(err))
         }
+    }
+}
+
+/// Whether a conditional `UpdateItem` was applied: refused by its condition is an expected
+/// outcome (false), not a failure.
+fn applied<T>(
+    result: Result<T, SdkError<UpdateItemError, HttpResponse>>,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if condition_failed(&err) => Ok(false),
+        Err(err) => Err(classify(err)),
     }
 }
 
