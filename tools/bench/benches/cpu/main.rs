@@ -56,6 +56,16 @@ fn app(profile: Profile) -> App<MemoryStore> {
     }
 }
 
+/// Stores `user` as sign-up does (with a first session); the hash is never checked here.
+async fn stored(app: &App<MemoryStore>, user: &shared::domain::User) {
+    let digest = PasswordDigest::from_stored("unused".to_owned());
+    let session = app.new_session(user.id, ClientInfo::default());
+    app.store
+        .create(user, &digest, session.new_session())
+        .await
+        .expect("stored");
+}
+
 /// The text of `events/<name>.json` with `edit` applied: each iteration parses it, as the
 /// runtime does with every invocation.
 fn event_text(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
@@ -121,14 +131,7 @@ fn me(c: &mut Criterion) {
         ("cache_hit", app(Profile::Cached(profile.clone()))),
         ("cache_miss", app(Profile::Missing)),
     ] {
-        runtime.block_on(async {
-            let digest = PasswordDigest::from_stored("unused".to_owned());
-            let session = app.new_session(user.id, ClientInfo::default());
-            app.store
-                .create(&user, &digest, session.new_session())
-                .await
-                .expect("stored");
-        });
+        runtime.block_on(stored(&app, &user));
         let token = app
             .tokens
             .issue(&user, &SessionId::random())
@@ -266,14 +269,7 @@ fn sessions(c: &mut Criterion) {
     let runtime = runtime();
     let app = app(Profile::Missing);
     let user = testkit::user("bench@example.com");
-    runtime.block_on(async {
-        let digest = PasswordDigest::from_stored("unused".to_owned());
-        let session = app.new_session(user.id, ClientInfo::default());
-        app.store
-            .create(&user, &digest, session.new_session())
-            .await
-            .expect("stored");
-    });
+    runtime.block_on(stored(&app, &user));
     let refresh_event = |app: &App<MemoryStore>| {
         let pair = runtime
             .block_on(app.open_session(&user, ClientInfo::default()))
@@ -288,12 +284,7 @@ fn sessions(c: &mut Criterion) {
     // The device list of a user of its own, with two sessions.
     let owner = testkit::user("devices@example.com");
     let access = runtime.block_on(async {
-        let digest = PasswordDigest::from_stored("unused".to_owned());
-        let session = app.new_session(owner.id, ClientInfo::default());
-        app.store
-            .create(&owner, &digest, session.new_session())
-            .await
-            .expect("stored");
+        stored(&app, &owner).await;
         app.open_session(&owner, ClientInfo::default())
             .await
             .expect("a session")
