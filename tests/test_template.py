@@ -170,6 +170,15 @@ def test_lambda_keeps_its_start_and_report_lines():
     assert logging["SystemLogLevel"] in ("INFO", "DEBUG")
 
 
+def test_the_lock_settings_reach_sign_in_only():
+    """Only sign-in reads them (shared::lockout), so only sign-in is given them."""
+    locks = {"ACCOUNT_LOCK_THRESHOLD", "ACCOUNT_LOCK_MAX_SECONDS", "ADDRESS_LOCK_THRESHOLD"}
+    assert not locks & set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
+    for name, function in FUNCTIONS.items():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert set(variables) == (locks if name == "SigninFunction" else set()), name
+
+
 def test_the_table_forgets_lock_records_through_its_ttl():
     (table,) = [r for r in RESOURCES.values() if r["Type"] == "AWS::DynamoDB::Table"]
     ttl = table["Properties"]["TimeToLiveSpecification"]

@@ -1,4 +1,6 @@
-//! The dependencies of a handler, built once per Lambda instance at init.
+//! What every function needs, built once per Lambda instance at init: the user and session
+//! store, the cache, the token service and the session lifetimes. What only some functions
+//! need (argon2, the sign-in locks) they build themselves, in their `main.rs`.
 
 use lambda_http::Request;
 
@@ -7,8 +9,6 @@ use std::time::Duration;
 
 use crate::cache::{Admission, Cache, Route};
 use crate::config::{self, Config, ConfigError, SecretSource};
-use crate::lockout::Lockout;
-use crate::password::PasswordHasher;
 use crate::session::Lifetimes;
 use crate::store::DynamoUserStore;
 use crate::token::TokenService;
@@ -18,8 +18,6 @@ pub struct App<S = DynamoUserStore> {
     pub store: S,
     pub cache: Cache,
     pub tokens: TokenService,
-    pub hasher: PasswordHasher,
-    pub lockout: Lockout,
     pub lifetimes: Lifetimes,
 }
 
@@ -28,8 +26,9 @@ pub struct App<S = DynamoUserStore> {
 pub enum Warmup {
     /// Sign-up and sign-in read DynamoDB and run argon2 on every request: while init waits on
     /// Secrets Manager anyway, it opens the DynamoDB connection (TCP and TLS handshakes) and
-    /// puts argon2's working memory in place, so the first request pays for neither. Local
-    /// runs (`JWT_SECRET`) have no such wait and skip it, as does `INIT_WARMUP=off`.
+    /// runs the function's own preparation (argon2's working memory, zxcvbn's dictionaries),
+    /// so the first request pays for none of it. Local runs (`JWT_SECRET`) have no such wait
+    /// and skip it, as does `INIT_WARMUP=off`.
     Credentials,
     /// The others read DynamoDB at most once a request, some only when Redis does not know
     /// the session; none hashes.
@@ -46,9 +45,10 @@ impl App {
         Self::from_env_with(warmup, std::future::ready(())).await
     }
 
-    /// [`Self::from_env`], and `also` run alongside the warm-up when there is one: sign-up
-    /// loads zxcvbn's dictionaries there ([`Password::prepare_strength_check`]). A future
-    /// rather than a [`Warmup`] variant, so the other functions do not link zxcvbn (~0.5 MB).
+    /// [`Self::from_env`], and `also` run alongside the warm-up when there is one: sign-in
+    /// puts argon2's memory in place there ([`crate::password::PasswordHasher::prepare`]),
+    /// sign-up also loads zxcvbn's dictionaries ([`crate::domain::Password::prepare_strength_check`]).
+    /// A future rather than a [`Warmup`] variant, so the other functions link neither.
     pub async fn from_env_with(
         warmup: Warmup,
         also: impl Future<Output = ()>,
@@ -57,23 +57,14 @@ impl App {
         let source = SecretSource::from_env()?;
         let warm = warmup == Warmup::Credentials && source.is_remote() && config::warmup_enabled()?;
         let client = config::dynamodb(&aws);
-        let hasher = PasswordHasher::new();
         let warming = async {
             if warm {
-                tokio::join!(
-                    DynamoUserStore::warm(&client, WARMUP_LIMIT),
-                    hasher.prepare(),
-                    also
-                );
+                tokio::join!(DynamoUserStore::warm(&client, WARMUP_LIMIT), also);
             }
         };
         let (config, ()) = tokio::join!(Config::from_env(&aws, source), warming);
         let config = config?;
-        let store = DynamoUserStore::new(client, &config.table_name);
-        Ok(Self {
-            hasher,
-            ..Self::new(store, &config)?
-        })
+        Self::new(DynamoUserStore::new(client, &config.table_name), &config)
     }
 }
 
@@ -90,8 +81,6 @@ impl<S> App<S> {
             store,
             cache,
             tokens: TokenService::new(&config.tokens),
-            hasher: PasswordHasher::new(),
-            lockout: config.lockout,
             lifetimes: config.sessions,
         })
     }

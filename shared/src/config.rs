@@ -62,7 +62,6 @@ pub struct Config {
     /// `redis://` locally, `rediss://` (TLS) to ElastiCache.
     pub redis_url: String,
     pub cache: CacheSettings,
-    pub lockout: Lockout,
     pub sessions: Lifetimes,
 }
 
@@ -74,7 +73,6 @@ impl std::fmt::Debug for Config {
             .field("tokens", &self.tokens)
             .field("redis_url", &"<redacted>")
             .field("cache", &self.cache)
-            .field("lockout", &self.lockout)
             .field("sessions", &self.sessions)
             .finish()
     }
@@ -111,8 +109,7 @@ impl std::fmt::Debug for JwtSecretText {
 impl SecretSource {
     /// `JWT_SECRET` wins over `JWT_SECRET_ARN`; one of them must be set.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        match (var("JWT_SECRET"), var("JWT_SECRET_ARN")) {
+        match (env_var("JWT_SECRET"), env_var("JWT_SECRET_ARN")) {
             (Some(secret), _) => Ok(Self::Env(JwtSecretText(secret))),
             (None, Some(arn)) => Ok(Self::SecretsManager { arn }),
             (None, None) => Err(ConfigError::Missing("JWT_SECRET or JWT_SECRET_ARN")),
@@ -129,12 +126,11 @@ impl Config {
     /// Reads the environment, with the key from `source` (fetched from Secrets Manager when
     /// it is remote).
     pub async fn from_env(aws: &SdkConfig, source: SecretSource) -> Result<Self, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let secret = match source {
             SecretSource::Env(JwtSecretText(secret)) => secret,
             SecretSource::SecretsManager { arn } => fetch_secret(aws, &arn).await?,
         };
-        Self::from_vars(var, secret.into_bytes())
+        Self::from_vars(env_var, secret.into_bytes())
     }
 
     /// The pure part of [`Config::from_env`], separate so tests need no environment.
@@ -180,13 +176,11 @@ impl Config {
                 )?),
             },
         };
-        let lockout = lockout(&var)?;
         let sessions = lifetimes(&var)?;
         Ok(Self {
             table_name,
             redis_url,
             cache,
-            lockout,
             sessions,
             tokens: TokenSettings {
                 secret: JwtSecret::new(secret)?,
@@ -224,10 +218,12 @@ fn lifetimes(var: &impl Fn(&str) -> Option<String>) -> Result<Lifetimes, ConfigE
     })
 }
 
-/// The sign-in locks: `ACCOUNT_LOCK_THRESHOLD` attempts per account, and, when
-/// `ADDRESS_LOCK_THRESHOLD` is set (0 or unset: off), that many per account and client address,
-/// which must be fewer; both locks last at most `ACCOUNT_LOCK_MAX_SECONDS`.
-fn lockout(var: &impl Fn(&str) -> Option<String>) -> Result<Lockout, ConfigError> {
+/// The sign-in locks (sign-in's alone, so no other function reads or checks them):
+/// `ACCOUNT_LOCK_THRESHOLD` attempts per account, and, when `ADDRESS_LOCK_THRESHOLD` is set
+/// (0 or unset: off), that many per account and client address, which must be fewer; both
+/// locks last at most `ACCOUNT_LOCK_MAX_SECONDS`.
+pub fn lockout(var: impl Fn(&str) -> Option<String>) -> Result<Lockout, ConfigError> {
+    let var = &var;
     let defaults = LockPolicy::default();
     let account = LockPolicy {
         threshold: number(var, "ACCOUNT_LOCK_THRESHOLD", defaults.threshold, 2..=100)?,
@@ -259,6 +255,11 @@ fn lockout(var: &impl Fn(&str) -> Option<String>) -> Result<Lockout, ConfigError
         account,
         per_address,
     })
+}
+
+/// A variable of the process environment; set but empty counts as unset.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// A whole number from the environment within `range`, or `default` when unset.
@@ -401,25 +402,22 @@ mod tests {
 
     #[test]
     fn the_per_address_lock_is_off_by_default_and_stricter_than_the_account_s() {
-        let config = Config::from_vars(vars(&with(&[])), SECRET.to_vec()).unwrap();
-        assert_eq!(config.lockout, Lockout::default());
+        assert_eq!(lockout(vars(&[])).unwrap(), Lockout::default());
         let on = with(&[
             ("ACCOUNT_LOCK_THRESHOLD", "20"),
             ("ADDRESS_LOCK_THRESHOLD", "5"),
             ("ACCOUNT_LOCK_MAX_SECONDS", "60"),
         ]);
-        let lockout = Config::from_vars(vars(&on), SECRET.to_vec())
-            .unwrap()
-            .lockout;
-        assert_eq!(lockout.account.threshold, 20);
-        assert_eq!(lockout.per_address.map(|p| p.threshold), Some(5));
-        assert_eq!(lockout.per_address.map(|p| p.cap_millis), Some(60_000));
+        let on = lockout(vars(&on)).unwrap();
+        assert_eq!(on.account.threshold, 20);
+        assert_eq!(on.per_address.map(|p| p.threshold), Some(5));
+        assert_eq!(on.per_address.map(|p| p.cap_millis), Some(60_000));
         for (account, address) in [("5", "5"), ("5", "9"), ("20", "1"), ("20", "x")] {
-            let vars_ = with(&[
+            let refused = [
                 ("ACCOUNT_LOCK_THRESHOLD", account),
                 ("ADDRESS_LOCK_THRESHOLD", address),
-            ]);
-            let err = Config::from_vars(vars(&vars_), SECRET.to_vec()).err();
+            ];
+            let err = lockout(vars(&refused)).err();
             assert!(
                 matches!(
                     err,
@@ -430,6 +428,8 @@ mod tests {
                 ),
                 "{account}/{address}: {err:?}"
             );
+            // Only sign-in reads the locks: a setting it refuses stops no other function.
+            assert!(Config::from_vars(vars(&with(&refused)), SECRET.to_vec()).is_ok());
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use crate::config::ConfigError;
 use crate::error::ErrorChain;
 use crate::{App, Warmup};
 
@@ -16,10 +17,18 @@ pub async fn init_with(
     also: impl Future<Output = ()>,
 ) -> Result<App, lambda_http::Error> {
     init_logging();
-    let app = App::from_env_with(warmup, also).await.inspect_err(|err| {
-        tracing::error!(error = %ErrorChain(err), "configuration refused; not starting");
-    })?;
-    Ok(app)
+    Ok(App::from_env_with(warmup, also)
+        .await
+        .inspect_err(refused)?)
+}
+
+/// A setting only this function reads (after [`init`], so a refusal is logged as such).
+pub fn setting<T>(read: impl FnOnce() -> Result<T, ConfigError>) -> Result<T, lambda_http::Error> {
+    Ok(read().inspect_err(refused)?)
+}
+
+fn refused(err: &ConfigError) {
+    tracing::error!(error = %ErrorChain(err), "configuration refused; not starting");
 }
 
 /// Honours Lambda's log controls as the runtime's own subscriber does: JSON lines (with the

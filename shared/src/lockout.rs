@@ -49,6 +49,11 @@ pub struct Lockout {
 }
 
 impl Lockout {
+    /// Sign-in's settings from the environment ([`crate::config::lockout`]).
+    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
+        crate::config::lockout(crate::config::env_var)
+    }
+
     /// The records an attempt on `email` from `address` counts in, with their policies.
     pub fn locks(&self, email: &Email, address: &str) -> Vec<(LockKey, LockPolicy)> {
         let mut locks = vec![(LockKey::account(email), self.account)];

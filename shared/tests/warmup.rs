@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use shared::config;
 use shared::domain::{Password, UserId};
+use shared::password::PasswordHasher;
 use shared::store::UserStore;
 use shared::{App, Warmup};
 use testkit::fault::{Fault, FaultProxy};
@@ -33,6 +34,11 @@ async fn store_secret() -> String {
         .unwrap()
 }
 
+/// What sign-up's main.rs runs during the warm-up.
+async fn sign_up(hasher: &PasswordHasher) {
+    tokio::join!(hasher.prepare(), Password::prepare_strength_check());
+}
+
 #[tokio::test]
 async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     let moto = testkit::moto::server();
@@ -51,9 +57,13 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     }
     set("JWT_SECRET_ARN", &store_secret().await);
 
-    let app = App::from_env(Warmup::Credentials).await.unwrap();
+    // Sign-in: the DynamoDB connection and argon2's memory.
+    let hasher = PasswordHasher::new();
+    let app = App::from_env_with(Warmup::Credentials, hasher.prepare())
+        .await
+        .unwrap();
     assert_eq!(proxy.connections(), 1, "opened during init");
-    assert!(app.hasher.is_prepared(), "argon2's memory in place");
+    assert!(hasher.is_prepared(), "argon2's memory in place");
     assert!(
         !Password::is_strength_check_prepared(),
         "sign-in never checks strength"
@@ -61,44 +71,45 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     assert!(app.store.get(UserId::random()).await.unwrap().is_none());
     assert_eq!(proxy.connections(), 1, "the first request reused it");
 
-    let app = App::from_env(Warmup::Nothing).await.unwrap();
-    assert_eq!(proxy.connections(), 1, "/me and sign-out do not warm up");
-    assert!(!app.hasher.is_prepared());
-
-    set("INIT_WARMUP", "off");
-    let app = App::from_env(Warmup::Credentials).await.unwrap();
-    assert_eq!(proxy.connections(), 1, "switched off");
-    assert!(!app.hasher.is_prepared());
-    App::from_env_with(Warmup::Credentials, Password::prepare_strength_check())
+    let hasher = PasswordHasher::new();
+    App::from_env_with(Warmup::Nothing, hasher.prepare())
         .await
         .unwrap();
+    assert_eq!(proxy.connections(), 1, "/me and sign-out do not warm up");
+    assert!(!hasher.is_prepared());
+
+    set("INIT_WARMUP", "off");
+    App::from_env_with(Warmup::Credentials, sign_up(&hasher))
+        .await
+        .unwrap();
+    assert_eq!(proxy.connections(), 1, "switched off");
+    assert!(!hasher.is_prepared());
     assert!(!Password::is_strength_check_prepared(), "switched off");
     set("INIT_WARMUP", "sometimes");
     assert!(App::from_env(Warmup::Credentials).await.is_err());
     set("INIT_WARMUP", "on");
 
     set("JWT_SECRET", &"l".repeat(48));
-    let app = App::from_env(Warmup::Credentials).await.unwrap();
+    App::from_env_with(Warmup::Credentials, sign_up(&hasher))
+        .await
+        .unwrap();
     assert_eq!(
         proxy.connections(),
         1,
         "no Secrets Manager wait to overlap: no warm-up"
     );
-    assert!(!app.hasher.is_prepared());
-    App::from_env_with(Warmup::Credentials, Password::prepare_strength_check())
-        .await
-        .unwrap();
+    assert!(!hasher.is_prepared());
     assert!(
         !Password::is_strength_check_prepared(),
         "no wait: no warm-up"
     );
     std::env::remove_var("JWT_SECRET");
 
-    let app = App::from_env_with(Warmup::Credentials, Password::prepare_strength_check())
+    App::from_env_with(Warmup::Credentials, sign_up(&hasher))
         .await
         .unwrap();
     assert_eq!(proxy.connections(), 2, "sign-up warms DynamoDB up too");
-    assert!(app.hasher.is_prepared());
+    assert!(hasher.is_prepared());
     assert!(
         Password::is_strength_check_prepared(),
         "sign-up loads zxcvbn's dictionaries"

@@ -16,6 +16,8 @@ use lambda_http::http::header::{HeaderName, HeaderValue};
 use lambda_http::{Body, Request, Response};
 use shared::config::Config;
 use shared::domain::{Email, Password, PersonName, Timestamp, User, UserId};
+use shared::lockout::Lockout;
+use shared::password::PasswordHasher;
 use shared::session::ClientInfo;
 use shared::store::{DynamoUserStore, SessionStore, UserStore};
 use shared::App;
@@ -50,10 +52,24 @@ pub fn config(table: &str, redis_url: &str, overrides: &[(&str, &str)]) -> Confi
     .unwrap()
 }
 
+/// Sign-in's locks under `overrides`, as [`config`] reads the rest.
+pub fn lockout(overrides: &[(&str, &str)]) -> Lockout {
+    shared::config::lockout(|name| {
+        overrides
+            .iter()
+            .find(|(key, value)| *key == name && !value.is_empty())
+            .map(|(_, value)| value.to_string())
+    })
+    .unwrap()
+}
+
 /// An app wired to a fresh table on the shared moto server, with direct access to the table
 /// for assertions the API cannot make (e.g. that no half-written user was left behind).
 pub struct TestEnv {
     pub app: App<DynamoUserStore>,
+    /// What sign-up and sign-in build beside the app (their main.rs).
+    pub hasher: PasswordHasher,
+    pub lockout: Lockout,
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
     /// The test's own redis-server, when it has one; stopped with the environment.
@@ -75,6 +91,8 @@ pub async fn env_with(redis_url: &str, overrides: &[(&str, &str)]) -> TestEnv {
     let config = config(&table, redis_url, overrides);
     TestEnv {
         app: App::new(DynamoUserStore::new(client.clone(), &table), &config).unwrap(),
+        hasher: PasswordHasher::new(),
+        lockout: lockout(overrides),
         client,
         table,
         redis: None,
@@ -104,6 +122,8 @@ pub async fn env_with_faults_and(overrides: &[(&str, &str)]) -> FaultyEnv {
     FaultyEnv {
         env: TestEnv {
             app: App::new(store, &config).unwrap(),
+            hasher: PasswordHasher::new(),
+            lockout: lockout(overrides),
             client,
             table,
             redis: Some(server),
@@ -181,7 +201,6 @@ impl TestEnv {
     pub async fn seed_user(&self, email: &str, password: &str) -> User {
         let user = user(email);
         let digest = self
-            .app
             .hasher
             .hash(Password::for_signin(password).unwrap())
             .await

@@ -1,4 +1,5 @@
-//! Lambda entry point: dependencies are built once, the handler lives in lib.rs.
+//! Lambda entry point: the shared dependencies (store, cache, tokens) are built once, and
+//! nothing else: no argon2, no sign-in locks. The handler lives in lib.rs.
 
 use lambda_http::{run, service_fn, Error};
 

@@ -94,9 +94,14 @@ async fn a_sign_in_records_where_it_came_from() {
     let env = env().await;
     let email = testkit::unique_email();
     env.seed_user(&email, PASSWORD).await;
-    let signin = testkit::signin_from("198.51.100.23", &email, PASSWORD);
-    let signin = with_header(signin, "user-agent", "Example/2.0 (Phone)");
-    let (status, pair) = json(&signin::handle(&env.app, signin).await);
+    let request = testkit::signin_from("198.51.100.23", &email, PASSWORD);
+    let request = with_header(request, "user-agent", "Example/2.0 (Phone)");
+    let signin = signin::SignIn {
+        app: &env.app,
+        hasher: env.hasher.clone(),
+        lockout: env.lockout,
+    };
+    let (status, pair) = json(&signin::handle(&signin, request).await);
     assert_eq!(status, 200, "{pair}");
     let (_, body) = list(&env, pair["token"].as_str().unwrap()).await;
     let mine = body["sessions"]

@@ -10,17 +10,28 @@ use attempts::Attempts;
 use lambda_http::{Body, Request, Response};
 use shared::cache::Route;
 use shared::domain::{Credentials, Timestamp};
-use shared::lockout::Outcome;
+use shared::lockout::{Lockout, Outcome};
+use shared::password::PasswordHasher;
 use shared::store::{SessionStore, UserStore};
 use shared::token::IssuedToken;
 use shared::{http, ApiError, App};
 
-pub async fn handle<S: UserStore + SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
-    http::respond(200, signin(app, &request).await)
+/// Sign-in's dependencies: the shared ones, argon2 and the account locks.
+pub struct SignIn<'a, S> {
+    pub app: &'a App<S>,
+    pub hasher: PasswordHasher,
+    pub lockout: Lockout,
 }
 
-async fn signin<S: UserStore + SessionStore>(
-    app: &App<S>,
+pub async fn handle<S: UserStore + SessionStore>(
+    signin: &SignIn<'_, S>,
+    request: Request,
+) -> Response<Body> {
+    http::respond(200, sign_in(signin, &request).await)
+}
+
+async fn sign_in<S: UserStore + SessionStore>(
+    signin @ SignIn { app, hasher, .. }: &SignIn<'_, S>,
     request: &Request,
 ) -> Result<IssuedToken, ApiError> {
     let Credentials { email, password } = Credentials::parse(&http::json_object(request)?)?;
@@ -29,32 +40,32 @@ async fn signin<S: UserStore + SessionStore>(
     // lock; the credential read runs alongside. A lock that cannot be reserved (DynamoDB
     // down) refuses the sign-in: the lock fails closed.
     let (attempt, stored) = tokio::join!(
-        Attempts::reserve(app, &email, http::client_ip(request)),
+        Attempts::reserve(signin, &email, http::client_ip(request)),
         app.store.credentials(&email)
     );
     let attempt = attempt?;
     let stored = match stored {
         Ok(stored) => stored,
         Err(err) => {
-            attempt.finish(app, Outcome::Abandoned).await;
+            attempt.finish(signin, Outcome::Abandoned).await;
             return Err(err.into());
         }
     };
     let (user_id, digest) = stored.map(|c| (c.user_id, c.digest)).unzip();
     // Unknown e-mails are verified against a dummy hash: same answer, same time.
-    let verified = match app.hasher.verify(password, digest).await {
+    let verified = match hasher.verify(password, digest).await {
         Ok(verified) => verified,
         Err(err) => {
-            attempt.finish(app, Outcome::Abandoned).await;
+            attempt.finish(signin, Outcome::Abandoned).await;
             return Err(err);
         }
     };
     let Some(user_id) = user_id.filter(|_| verified) else {
-        attempt.finish(app, Outcome::Failed).await;
+        attempt.finish(signin, Outcome::Failed).await;
         return Err(ApiError::InvalidCredentials);
     };
     let (_, user) = tokio::join!(
-        attempt.finish(app, Outcome::Succeeded),
+        attempt.finish(signin, Outcome::Succeeded),
         app.store.record_login(user_id, Timestamp::now())
     );
     let Some(user) = user? else {

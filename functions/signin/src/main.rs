@@ -1,12 +1,22 @@
-//! Lambda entry point: dependencies are built once, the handler lives in lib.rs.
+//! Lambda entry point: what sign-in needs is built once, the handler lives in lib.rs.
 
 use lambda_http::{run, service_fn, Error};
+use shared::lockout::Lockout;
+use shared::password::PasswordHasher;
+use shared::Warmup;
+use signin::SignIn;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::lambda::init(shared::Warmup::Credentials).await?;
+    let hasher = PasswordHasher::new();
+    let app = shared::lambda::init_with(Warmup::Credentials, hasher.prepare()).await?;
+    let signin = SignIn {
+        app: &app,
+        hasher,
+        lockout: shared::lambda::setting(Lockout::from_env)?,
+    };
     run(service_fn(|request| async {
-        Ok::<_, std::convert::Infallible>(signin::handle(&app, request).await)
+        Ok::<_, std::convert::Infallible>(signin::handle(&signin, request).await)
     }))
     .await
 }

@@ -9,6 +9,15 @@ use testkit::fault::Fault;
 use testkit::{assert_error, env_with_faults, json, signin_from};
 
 const PASSWORD: &str = "correct horse battery staple";
+
+/// Sign-in as its main.rs builds it, on the test's environment.
+fn service(env: &testkit::TestEnv) -> signin::SignIn<'_, shared::store::DynamoUserStore> {
+    signin::SignIn {
+        app: &env.app,
+        hasher: env.hasher.clone(),
+        lockout: env.lockout,
+    }
+}
 const IP: &str = "198.51.100.7";
 /// The function timeout in template.yaml: a fault must be answered before it.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -16,7 +25,7 @@ const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// The seeded user signs in with the right password.
 async fn sign_in(faulty: &testkit::FaultyEnv) -> lambda_http::Response<lambda_http::Body> {
     let request = signin_from(IP, "hello@world.com", PASSWORD);
-    signin::handle(&faulty.env.app, request).await
+    signin::handle(&service(&faulty.env), request).await
 }
 
 #[tokio::test]

@@ -9,13 +9,22 @@ use testkit::{assert_error, env, event, json, with_body};
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// Sign-in as its main.rs builds it, on the test's environment.
+fn service(env: &testkit::TestEnv) -> signin::SignIn<'_, shared::store::DynamoUserStore> {
+    signin::SignIn {
+        app: &env.app,
+        hasher: env.hasher.clone(),
+        lockout: env.lockout,
+    }
+}
+
 #[tokio::test]
 async fn signs_in_and_moves_last_login_forward() {
     let env = env().await;
     let user = env.seed_user("hello@world.com", PASSWORD).await;
     let mut previous = user.last_login;
     for _ in 0..2 {
-        let (status, body) = json(&signin::handle(&env.app, event("signin")).await);
+        let (status, body) = json(&signin::handle(&service(&env), event("signin")).await);
         assert_eq!(status, 200, "{body}");
         let claims = env
             .app
@@ -35,7 +44,7 @@ async fn email_is_matched_case_insensitively() {
     let env = env().await;
     env.seed_user("hello@world.com", PASSWORD).await;
     let body = format!(r#"{{"email": " Hello@WORLD.com", "password": "{PASSWORD}"}}"#);
-    let response = signin::handle(&env.app, with_body(event("signin"), &body)).await;
+    let response = signin::handle(&service(&env), with_body(event("signin"), &body)).await;
     assert_eq!(json(&response).0, 200);
 }
 
@@ -43,8 +52,8 @@ async fn email_is_matched_case_insensitively() {
 async fn wrong_password_and_unknown_email_are_indistinguishable() {
     let env = env().await;
     env.seed_user("hello@world.com", PASSWORD).await;
-    let wrong = signin::handle(&env.app, event("signin-wrong-password")).await;
-    let unknown = signin::handle(&env.app, event("signin-unknown-email")).await;
+    let wrong = signin::handle(&service(&env), event("signin-wrong-password")).await;
+    let unknown = signin::handle(&service(&env), event("signin-unknown-email")).await;
     assert_error(&wrong, 401, "Invalid e-mail or password", 4010);
     assert_error(&unknown, 401, "Invalid e-mail or password", 4010);
     assert_eq!(json(&wrong), json(&unknown));
@@ -65,7 +74,7 @@ async fn unknown_email_costs_what_a_wrong_password_costs() {
         for (email, times) in [(testkit::unique_email(), &mut unknown), (known, &mut wrong)] {
             let request = testkit::signin_from("198.51.100.9", &email, "not the password");
             let start = Instant::now();
-            let response = signin::handle(&env.app, request).await;
+            let response = signin::handle(&service(&env), request).await;
             times.push(start.elapsed());
             assert_error(&response, 401, "Invalid e-mail or password", 4010);
         }
@@ -83,7 +92,7 @@ async fn unknown_email_costs_what_a_wrong_password_costs() {
 #[tokio::test]
 async fn client_mistakes_get_their_documented_errors() {
     let env = env().await;
-    let response = signin::handle(&env.app, event("signin-missing-fields")).await;
+    let response = signin::handle(&service(&env), event("signin-missing-fields")).await;
     assert_error(&response, 400, "Missing fields", 4000);
     assert_eq!(json(&response).1["details"][0]["field"], "password");
     for (body, status, message, code) in [
@@ -102,7 +111,7 @@ async fn client_mistakes_get_their_documented_errors() {
         ),
         ("{", 400, "Request body must be a JSON object", 4002),
     ] {
-        let response = signin::handle(&env.app, with_body(event("signin"), body)).await;
+        let response = signin::handle(&service(&env), with_body(event("signin"), body)).await;
         assert_error(&response, status, message, code);
     }
 }
@@ -110,12 +119,19 @@ async fn client_mistakes_get_their_documented_errors() {
 #[tokio::test]
 async fn an_unreachable_store_answers_503_json() {
     let app = testkit::unreachable_app().await;
-    let response = signin::handle(&app, event("signin")).await;
+    let signin = signin::SignIn {
+        app: &app,
+        hasher: shared::password::PasswordHasher::new(),
+        lockout: shared::lockout::Lockout::default(),
+    };
+    let response = signin::handle(&signin, event("signin")).await;
     assert_error(&response, 503, "Service unavailable", 5030);
 }
 
 mod throttling {
     use std::time::{Duration, Instant};
+
+    use super::service;
 
     use testkit::redis::RedisServer;
     use testkit::{
@@ -131,11 +147,12 @@ mod throttling {
         let email = unique_email();
         env.seed_user(&email, PASSWORD).await;
         for _ in 0..5 {
-            let response = signin::handle(&env.app, signin_from(IP, &email, "wrong one")).await;
+            let response =
+                signin::handle(&service(&env), signin_from(IP, &email, "wrong one")).await;
             assert_error(&response, 401, "Invalid e-mail or password", 4010);
         }
         // Locked: even the right password is refused, before any password work.
-        let locked = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+        let locked = signin::handle(&service(&env), signin_from(IP, &email, PASSWORD)).await;
         assert_error(
             &locked,
             429,
@@ -145,14 +162,14 @@ mod throttling {
         assert_eq!(retry_after(&locked), 1);
 
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        let sixth = signin::handle(&env.app, signin_from(IP, &email, "wrong again")).await;
+        let sixth = signin::handle(&service(&env), signin_from(IP, &email, "wrong again")).await;
         assert_eq!(sixth.status(), 401);
-        let locked = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+        let locked = signin::handle(&service(&env), signin_from(IP, &email, PASSWORD)).await;
         assert_eq!(locked.status(), 429);
         assert_eq!(retry_after(&locked), 2, "the lock doubles");
 
         tokio::time::sleep(Duration::from_millis(2100)).await;
-        let back = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+        let back = signin::handle(&service(&env), signin_from(IP, &email, PASSWORD)).await;
         assert_eq!(json(&back).0, 200, "the lock ends");
     }
 
@@ -163,10 +180,11 @@ mod throttling {
         env.seed_user(&email, PASSWORD).await;
         for round in 0..2 {
             for _ in 0..4 {
-                let response = signin::handle(&env.app, signin_from(IP, &email, "nope")).await;
+                let response =
+                    signin::handle(&service(&env), signin_from(IP, &email, "nope")).await;
                 assert_eq!(response.status(), 401, "round {round}");
             }
-            let ok = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+            let ok = signin::handle(&service(&env), signin_from(IP, &email, PASSWORD)).await;
             assert_eq!(ok.status(), 200, "round {round}");
         }
     }
@@ -176,10 +194,11 @@ mod throttling {
         let env = env().await;
         let email = unique_email();
         for _ in 0..5 {
-            let response = signin::handle(&env.app, signin_from(IP, &email, "whatever")).await;
+            let response =
+                signin::handle(&service(&env), signin_from(IP, &email, "whatever")).await;
             assert_eq!(response.status(), 401);
         }
-        let locked = signin::handle(&env.app, signin_from(IP, &email, "whatever")).await;
+        let locked = signin::handle(&service(&env), signin_from(IP, &email, "whatever")).await;
         assert_error(
             &locked,
             429,
@@ -196,18 +215,18 @@ mod throttling {
         let email = unique_email();
         env.seed_user(&email, PASSWORD).await;
         for _ in 0..5 {
-            signin::handle(&env.app, signin_from(IP, &email, "wrong")).await;
+            signin::handle(&service(&env), signin_from(IP, &email, "wrong")).await;
         }
         let other = unique_email();
         env.seed_user(&other, PASSWORD).await;
         let (mut locked, mut verified) = (Vec::new(), Vec::new());
         for _ in 0..5 {
             let start = Instant::now();
-            let response = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+            let response = signin::handle(&service(&env), signin_from(IP, &email, PASSWORD)).await;
             locked.push(start.elapsed());
             assert_eq!(response.status(), 429);
             let start = Instant::now();
-            signin::handle(&env.app, signin_from(IP, &other, PASSWORD)).await;
+            signin::handle(&service(&env), signin_from(IP, &other, PASSWORD)).await;
             verified.push(start.elapsed());
         }
         locked.sort();
@@ -229,10 +248,11 @@ mod throttling {
         let env = env_with(&redis::shared().url(), &limits).await;
         let ip = format!("192.0.2.{}", rand_octet());
         for _ in 0..3 {
-            let response = signin::handle(&env.app, signin_from(&ip, &unique_email(), "x")).await;
+            let response =
+                signin::handle(&service(&env), signin_from(&ip, &unique_email(), "x")).await;
             assert_eq!(response.status(), 401);
         }
-        let limited = signin::handle(&env.app, signin_from(&ip, &unique_email(), "x")).await;
+        let limited = signin::handle(&service(&env), signin_from(&ip, &unique_email(), "x")).await;
         assert_error(&limited, 429, "Too many requests", 4290);
         assert_eq!(retry_after(&limited), 1);
         // A spoofed X-Forwarded-For does not move the caller to another bucket…
@@ -240,10 +260,10 @@ mod throttling {
         spoofed
             .headers_mut()
             .insert("x-forwarded-for", "203.0.113.99".parse().unwrap());
-        assert_eq!(signin::handle(&env.app, spoofed).await.status(), 429);
+        assert_eq!(signin::handle(&service(&env), spoofed).await.status(), 429);
         // …but another address really has its own.
-        let other = signin::handle(&env.app, signin_from("192.0.2.250", &unique_email(), "x"));
-        assert_eq!(other.await.status(), 401);
+        let other = signin_from("192.0.2.250", &unique_email(), "x");
+        assert_eq!(signin::handle(&service(&env), other).await.status(), 401);
     }
 
     /// Guesses racing on one account: each is counted before its password is checked, so
@@ -260,7 +280,10 @@ mod throttling {
                 let email = email.clone();
                 tokio::spawn(async move {
                     let request = signin_from(IP, &email, "not the password");
-                    signin::handle(&env.app, request).await.status().as_u16()
+                    signin::handle(&service(&env), request)
+                        .await
+                        .status()
+                        .as_u16()
                 })
             })
             .collect();
@@ -289,13 +312,15 @@ mod throttling {
         env.seed_user(&known, PASSWORD).await;
         for email in [&known, &unknown] {
             for _ in 0..5 {
-                let response = signin::handle(&env.app, signin_from(IP, email, "wrong")).await;
+                let response =
+                    signin::handle(&service(&env), signin_from(IP, email, "wrong")).await;
                 assert_eq!(response.status(), 401);
             }
         }
         redis.flush_all();
         for email in [&known, &unknown] {
-            let after_flush = signin::handle(&env.app, signin_from(IP, email, PASSWORD)).await;
+            let after_flush =
+                signin::handle(&service(&env), signin_from(IP, email, PASSWORD)).await;
             assert_error(
                 &after_flush,
                 429,
@@ -305,7 +330,7 @@ mod throttling {
         }
         redis.kill();
         for email in [&known, &unknown] {
-            let redis_down = signin::handle(&env.app, signin_from(IP, email, PASSWORD)).await;
+            let redis_down = signin::handle(&service(&env), signin_from(IP, email, PASSWORD)).await;
             assert_eq!(redis_down.status(), 429, "locked with Redis down");
         }
     }
@@ -336,7 +361,7 @@ mod throttling {
     async fn wrong_guesses(env: &testkit::TestEnv, ip: &str, email: &str, n: usize) -> Vec<u16> {
         let mut statuses = Vec::new();
         for _ in 0..n {
-            let response = signin::handle(&env.app, signin_from(ip, email, "wrong")).await;
+            let response = signin::handle(&service(env), signin_from(ip, email, "wrong")).await;
             statuses.push(response.status().as_u16());
         }
         statuses
@@ -357,7 +382,7 @@ mod throttling {
         env.seed_user(&email, PASSWORD).await;
         let attacker = wrong_guesses(&env, "203.0.113.5", &email, 4).await;
         assert_eq!(attacker, [401, 401, 401, 429]);
-        let owner = signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await;
+        let owner = signin::handle(&service(&env), signin_from(IP, &email, PASSWORD)).await;
         assert_eq!(
             json(&owner).0,
             200,
@@ -387,13 +412,13 @@ mod throttling {
         env.seed_user(&email, PASSWORD).await;
         redis.kill();
         let (status, during) =
-            json(&signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await);
+            json(&signin::handle(&service(&env), signin_from(IP, &email, PASSWORD)).await);
         assert_eq!(status, 200, "{during}");
-        let wrong = signin::handle(&env.app, signin_from(IP, &email, "wrong")).await;
+        let wrong = signin::handle(&service(&env), signin_from(IP, &email, "wrong")).await;
         assert_eq!(wrong.status(), 401);
         redis.restart();
         let (status, body) =
-            json(&signin::handle(&env.app, signin_from(IP, &email, PASSWORD)).await);
+            json(&signin::handle(&service(&env), signin_from(IP, &email, PASSWORD)).await);
         assert_eq!(status, 200, "{body}");
         let claims = env
             .app

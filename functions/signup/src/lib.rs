@@ -4,15 +4,25 @@
 use lambda_http::{Body, Request, Response};
 use shared::cache::Route;
 use shared::domain::{NewUser, Timestamp, User, UserId};
+use shared::password::PasswordHasher;
 use shared::store::UserStore;
 use shared::token::IssuedToken;
 use shared::{http, ApiError, App};
 
-pub async fn handle<S: UserStore>(app: &App<S>, request: Request) -> Response<Body> {
-    http::respond(201, signup(app, &request).await)
+/// Sign-up's dependencies: the shared ones and argon2 (zxcvbn is a static, in the domain).
+pub struct SignUp<'a, S> {
+    pub app: &'a App<S>,
+    pub hasher: PasswordHasher,
 }
 
-async fn signup<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedToken, ApiError> {
+pub async fn handle<S: UserStore>(signup: &SignUp<'_, S>, request: Request) -> Response<Body> {
+    http::respond(201, sign_up(signup, &request).await)
+}
+
+async fn sign_up<S: UserStore>(
+    SignUp { app, hasher }: &SignUp<'_, S>,
+    request: &Request,
+) -> Result<IssuedToken, ApiError> {
     // Before parsing: the password rule (zxcvbn) costs milliseconds on long inputs, so even a
     // body that will be refused spends the client's token.
     app.admit(Route::Signup, request).await?;
@@ -23,7 +33,7 @@ async fn signup<S: UserStore>(app: &App<S>, request: &Request) -> Result<IssuedT
         phones,
         password,
     } = NewUser::parse(&http::json_object(request)?)?;
-    let digest = app.hasher.hash(password).await?;
+    let digest = hasher.hash(password).await?;
     let now = Timestamp::now();
     let user = User {
         id: UserId::random(),

@@ -1,14 +1,21 @@
-//! Lambda entry point: dependencies are built once, the handler lives in lib.rs.
+//! Lambda entry point: what sign-up needs is built once, the handler lives in lib.rs.
 
 use lambda_http::{run, service_fn, Error};
 use shared::domain::Password;
+use shared::password::PasswordHasher;
+use shared::Warmup;
+use signup::SignUp;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let warmup = Password::prepare_strength_check();
-    let app = shared::lambda::init_with(shared::Warmup::Credentials, warmup).await?;
+    let hasher = PasswordHasher::new();
+    let warmup = async {
+        tokio::join!(hasher.prepare(), Password::prepare_strength_check());
+    };
+    let app = shared::lambda::init_with(Warmup::Credentials, warmup).await?;
+    let signup = SignUp { app: &app, hasher };
     run(service_fn(|request| async {
-        Ok::<_, std::convert::Infallible>(signup::handle(&app, request).await)
+        Ok::<_, std::convert::Infallible>(signup::handle(&signup, request).await)
     }))
     .await
 }

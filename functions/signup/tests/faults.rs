@@ -8,6 +8,14 @@ use std::time::{Duration, Instant};
 use testkit::fault::Fault;
 use testkit::{assert_error, env_with_faults, event, json, with_body};
 
+/// Sign-up as its main.rs builds it, on the test's environment.
+fn service(env: &testkit::TestEnv) -> signup::SignUp<'_, shared::store::DynamoUserStore> {
+    signup::SignUp {
+        app: &env.app,
+        hasher: env.hasher.clone(),
+    }
+}
+
 /// The function timeout in template.yaml: a fault must be answered before it.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -23,12 +31,12 @@ fn signup_as(email: &str) -> lambda_http::Request {
 async fn dynamodb_gone_is_503_leaves_nothing_and_recovers() {
     let faulty = env_with_faults().await;
     faulty.dynamodb.set(Fault::Reset);
-    let response = signup::handle(&faulty.env.app, event("signup")).await;
+    let response = signup::handle(&service(&faulty.env), event("signup")).await;
     assert_error(&response, 503, "Service unavailable", 5030);
     assert!(faulty.env.keys().await.is_empty());
 
     faulty.dynamodb.set(Fault::None);
-    let (status, body) = json(&signup::handle(&faulty.env.app, event("signup")).await);
+    let (status, body) = json(&signup::handle(&service(&faulty.env), event("signup")).await);
     assert_eq!(status, 201, "{body}");
     assert_eq!(faulty.env.keys().await.len(), 3);
 }
@@ -40,8 +48,11 @@ async fn answers_lost_after_the_write_leave_no_partial_user() {
     let faulty = env_with_faults().await;
     faulty.dynamodb.set(Fault::DropResponses);
     for n in 0..4 {
-        let response =
-            signup::handle(&faulty.env.app, signup_as(&format!("lost{n}@world.com"))).await;
+        let response = signup::handle(
+            &service(&faulty.env),
+            signup_as(&format!("lost{n}@world.com")),
+        )
+        .await;
         assert_error(&response, 503, "Service unavailable", 5030);
     }
     faulty.env.assert_no_partial_user().await;
@@ -50,8 +61,11 @@ async fn answers_lost_after_the_write_leave_no_partial_user() {
 
     faulty.dynamodb.set(Fault::None);
     for n in 0..4 {
-        let response =
-            signup::handle(&faulty.env.app, signup_as(&format!("lost{n}@world.com"))).await;
+        let response = signup::handle(
+            &service(&faulty.env),
+            signup_as(&format!("lost{n}@world.com")),
+        )
+        .await;
         assert_error(&response, 409, "E-mail already exists", 4090);
     }
     assert_eq!(faulty.env.keys().await.len(), 12);
@@ -63,7 +77,7 @@ async fn a_slow_dynamodb_is_answered_503_by_the_timeout_not_the_function_limit()
     let faulty = env_with_faults().await;
     faulty.dynamodb.set(Fault::Delay(Duration::from_secs(3)));
     let started = Instant::now();
-    let response = signup::handle(&faulty.env.app, event("signup")).await;
+    let response = signup::handle(&service(&faulty.env), event("signup")).await;
     let elapsed = started.elapsed();
     assert_error(&response, 503, "Service unavailable", 5030);
     assert!(elapsed < FUNCTION_TIMEOUT, "{elapsed:?}");
@@ -77,7 +91,7 @@ async fn a_partitioned_redis_does_not_stop_sign_up() {
     let faulty = env_with_faults().await;
     faulty.redis.set(Fault::Blackhole);
     let started = Instant::now();
-    let (status, body) = json(&signup::handle(&faulty.env.app, event("signup")).await);
+    let (status, body) = json(&signup::handle(&service(&faulty.env), event("signup")).await);
     assert_eq!(status, 201, "{body}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -94,7 +108,7 @@ async fn a_partitioned_redis_does_not_stop_sign_up() {
 async fn an_answer_lost_once_is_retried_into_the_creator_s_success() {
     let faulty = env_with_faults().await;
     faulty.dynamodb.set(Fault::DropNextResponse);
-    let (status, body) = json(&signup::handle(&faulty.env.app, event("signup")).await);
+    let (status, body) = json(&signup::handle(&service(&faulty.env), event("signup")).await);
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         faulty.dynamodb.connections(),
@@ -115,12 +129,12 @@ async fn transaction_conflicts_are_retried_a_bounded_number_of_times() {
 
     let env = testkit::env().await;
     transaction_conflicts(&env.table, Some(2));
-    let (status, body) = json(&signup::handle(&env.app, signup_as("first@world.com")).await);
+    let (status, body) = json(&signup::handle(&service(&env), signup_as("first@world.com")).await);
     assert_eq!(status, 201, "{body}");
     assert_eq!(transaction_conflicts(&env.table, None), 0, "both retried");
 
     transaction_conflicts(&env.table, Some(100));
-    let response = signup::handle(&env.app, signup_as("second@world.com")).await;
+    let response = signup::handle(&service(&env), signup_as("second@world.com")).await;
     assert_error(&response, 503, "Service unavailable", 5030);
     let tries = 100 - transaction_conflicts(&env.table, None);
     assert_eq!(tries, 1 + CONFLICT_RETRIES);

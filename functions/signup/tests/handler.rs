@@ -7,10 +7,18 @@ use std::sync::Arc;
 use shared::store::UserStore;
 use testkit::{assert_error, env, event, json, with_body, with_header};
 
+/// Sign-up as its main.rs builds it, on the test's environment.
+fn service(env: &testkit::TestEnv) -> signup::SignUp<'_, shared::store::DynamoUserStore> {
+    signup::SignUp {
+        app: &env.app,
+        hasher: env.hasher.clone(),
+    }
+}
+
 #[tokio::test]
 async fn signs_up_the_fixture_user_and_returns_a_token() {
     let env = env().await;
-    let response = signup::handle(&env.app, event("signup")).await;
+    let response = signup::handle(&service(&env), event("signup")).await;
     let (status, body) = json(&response);
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["token_type"], "Bearer");
@@ -51,7 +59,7 @@ async fn signs_up_the_fixture_user_and_returns_a_token() {
 #[tokio::test]
 async fn base64_bodies_are_decoded() {
     let env = env().await;
-    let (status, body) = json(&signup::handle(&env.app, event("signup-base64")).await);
+    let (status, body) = json(&signup::handle(&service(&env), event("signup-base64")).await);
     assert_eq!(status, 201, "{body}");
 }
 
@@ -59,7 +67,7 @@ async fn base64_bodies_are_decoded() {
 async fn existing_email_is_refused_case_insensitively_and_nothing_is_written() {
     let env = env().await;
     assert_eq!(
-        json(&signup::handle(&env.app, event("signup")).await).0,
+        json(&signup::handle(&service(&env), event("signup")).await).0,
         201
     );
     let keys = env.keys().await;
@@ -68,7 +76,7 @@ async fn existing_email_is_refused_case_insensitively_and_nothing_is_written() {
         let text = std::str::from_utf8(&body)
             .unwrap()
             .replace("hello@world.com", email);
-        let response = signup::handle(&env.app, with_body(event("signup"), &text)).await;
+        let response = signup::handle(&service(&env), with_body(event("signup"), &text)).await;
         assert_error(&response, 409, "E-mail already exists", 4090);
     }
     assert_eq!(
@@ -86,7 +94,7 @@ async fn racing_signups_of_one_email(n: usize) {
         .map(|_| {
             let env = env.clone();
             tokio::spawn(async move {
-                signup::handle(&env.app, event("signup"))
+                signup::handle(&service(&env), event("signup"))
                     .await
                     .status()
                     .as_u16()
@@ -125,7 +133,7 @@ async fn sixty_four_simultaneous_signups_of_distinct_emails_create_all() {
                     r#"{{"firstName": "User {i}", "lastName": "Racer", "email": "racer-{i}@example.com",
                         "password": "correct horse battery staple", "phones": []}}"#
                 );
-                let response = signup::handle(&env.app, with_body(event("signup"), &body)).await;
+                let response = signup::handle(&service(&env), with_body(event("signup"), &body)).await;
                 let (status, body) = json(&response);
                 assert_eq!(status, 201, "{body}");
                 let claims = env.app.tokens.verify(body["token"].as_str().unwrap()).unwrap();
@@ -145,7 +153,7 @@ async fn sixty_four_simultaneous_signups_of_distinct_emails_create_all() {
 #[tokio::test]
 async fn the_contract_example_password_is_too_weak() {
     let env = env().await;
-    let response = signup::handle(&env.app, event("signup-contract-example")).await;
+    let response = signup::handle(&service(&env), event("signup-contract-example")).await;
     assert_error(&response, 400, "Invalid fields", 4001);
     assert_eq!(json(&response).1["details"][0]["field"], "password");
     assert!(env.keys().await.is_empty());
@@ -171,10 +179,10 @@ async fn client_mistakes_get_their_documented_errors() {
         ),
     ];
     for (fixture, status, message, code) in cases {
-        let response = signup::handle(&env.app, event(fixture)).await;
+        let response = signup::handle(&service(&env), event(fixture)).await;
         assert_error(&response, status, message, code);
     }
-    let details = json(&signup::handle(&env.app, event("signup-invalid-fields")).await).1;
+    let details = json(&signup::handle(&service(&env), event("signup-invalid-fields")).await).1;
     assert_eq!(details["details"][0]["field"], "phones[0].number");
     assert!(env.keys().await.is_empty());
 }
@@ -183,10 +191,10 @@ async fn client_mistakes_get_their_documented_errors() {
 async fn oversized_and_non_object_bodies_are_refused() {
     let env = env().await;
     let huge = format!("{{\"firstName\": \"{}\"}}", "a".repeat(70 * 1024));
-    let response = signup::handle(&env.app, with_body(event("signup"), &huge)).await;
+    let response = signup::handle(&service(&env), with_body(event("signup"), &huge)).await;
     assert_error(&response, 413, "Request body too large", 4130);
     for body in ["[]", "null", "", "\"text\""] {
-        let response = signup::handle(&env.app, with_body(event("signup"), body)).await;
+        let response = signup::handle(&service(&env), with_body(event("signup"), body)).await;
         assert_error(&response, 400, "Request body must be a JSON object", 4002);
     }
     let charset = with_header(
@@ -194,13 +202,17 @@ async fn oversized_and_non_object_bodies_are_refused() {
         "content-type",
         "application/json; charset=utf-8",
     );
-    assert_eq!(json(&signup::handle(&env.app, charset).await).0, 201);
+    assert_eq!(json(&signup::handle(&service(&env), charset).await).0, 201);
 }
 
 #[tokio::test]
 async fn an_unreachable_store_answers_503_json() {
     let app = testkit::unreachable_app().await;
-    let response = signup::handle(&app, event("signup")).await;
+    let signup = signup::SignUp {
+        app: &app,
+        hasher: shared::password::PasswordHasher::new(),
+    };
+    let response = signup::handle(&signup, event("signup")).await;
     assert_error(&response, 503, "Service unavailable", 5030);
 }
 
@@ -220,7 +232,7 @@ async fn invalid_bodies_spend_the_rate_limit_too() {
     );
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let response = signup::handle(&env.app, with_body(event("signup"), &weak)).await;
+        let response = signup::handle(&service(&env), with_body(event("signup"), &weak)).await;
         statuses.push(json(&response).0);
     }
     assert_eq!(statuses, [400, 400, 429]);

@@ -7,6 +7,14 @@ use proptest::prelude::*;
 use serde_json::json;
 use testkit::{env, event, json, with_body, with_header};
 
+/// Sign-up as its main.rs builds it, on the test's environment.
+fn service(env: &testkit::TestEnv) -> signup::SignUp<'_, shared::store::DynamoUserStore> {
+    signup::SignUp {
+        app: &env.app,
+        hasher: env.hasher.clone(),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -32,7 +40,7 @@ proptest! {
                 "firstName": format!(" {first} "), "lastName": last, "email": email.to_uppercase(),
                 "password": "a passphrase nobody will guess, 42 times", "phones": phones,
             });
-            let signed_up = signup::handle(&env.app, with_body(event("signup"), &body.to_string())).await;
+            let signed_up = signup::handle(&service(&env), with_body(event("signup"), &body.to_string())).await;
             let (status, token) = json(&signed_up);
             assert_eq!(status, 201, "{token}");
             let bearer = format!("Bearer {}", token["token"].as_str().unwrap());

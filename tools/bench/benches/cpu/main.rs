@@ -50,8 +50,6 @@ fn app(profile: Profile) -> App<MemoryStore> {
         cache: Cache::in_process(replies::responder(profile), config.cache.clone())
             .expect("an in-process cache"),
         tokens: TokenService::new(&config.tokens),
-        hasher: PasswordHasher::new(),
-        lockout: config.lockout,
         lifetimes: config.sessions,
     }
 }
@@ -207,6 +205,13 @@ fn handlers(c: &mut Criterion) {
     let mut group = c.benchmark_group("handler");
 
     let app = app(Profile::Missing);
+    let hasher = PasswordHasher::new();
+    let sign_in = signin::SignIn {
+        app: &app,
+        hasher: hasher.clone(),
+        lockout: shared::lockout::Lockout::default(),
+    };
+    let sign_up = signup::SignUp { app: &app, hasher };
     let email = "bench@example.com";
     let signup = event_text(
         "signup",
@@ -220,14 +225,14 @@ fn handlers(c: &mut Criterion) {
             "signin",
             body(serde_json::json!({"email": email, "password": PASSWORD})),
         );
-        let answer = runtime.block_on(signin::handle(&app, request(&event)));
+        let answer = runtime.block_on(signin::handle(&sign_in, request(&event)));
         assert_eq!(status(&answer), 200, "{:?}", answer.body());
         event
     };
     let minimal_email = "minimal@example.com";
     for address in [email, minimal_email] {
         let event = signup.replace(email, address);
-        let answer = runtime.block_on(signup::handle(&app, request(&event)));
+        let answer = runtime.block_on(signup::handle(&sign_up, request(&event)));
         assert_eq!(status(&answer), 201, "{:?}", answer.body());
     }
     app.store.replace_digest(minimal_email, minimal_digest());
@@ -238,7 +243,7 @@ fn handlers(c: &mut Criterion) {
     // work but argon2's.
     group.bench_function("signin_minimal", |b| {
         b.to_async(&runtime)
-            .iter(|| signin::handle(&app, request(black_box(&signin_minimal))))
+            .iter(|| signin::handle(&sign_in, request(black_box(&signin_minimal))))
     });
 
     slow(&mut group);
@@ -246,7 +251,7 @@ fn handlers(c: &mut Criterion) {
     // login, open a session, issue a token.
     group.bench_function("signin", |b| {
         b.to_async(&runtime)
-            .iter(|| signin::handle(&app, request(black_box(&signin))))
+            .iter(|| signin::handle(&sign_in, request(black_box(&signin))))
     });
 
     // Each sign-up a new e-mail: parse (with zxcvbn), admit, one argon2id hash, store, session.
@@ -255,8 +260,8 @@ fn handlers(c: &mut Criterion) {
         b.to_async(&runtime).iter(|| {
             count += 1;
             let event = signup.replace(email, &format!("bench{count}@example.com"));
-            let app = &app;
-            async move { signup::handle(app, request(&event)).await }
+            let sign_up = &sign_up;
+            async move { signup::handle(sign_up, request(&event)).await }
         })
     });
     group.finish();
