@@ -15,7 +15,8 @@ use crate::domain::{Timestamp, User, UserId};
 use crate::session::{RefreshKeys, RefreshToken};
 use crate::ApiError;
 
-mod hs256;
+mod provider;
+pub mod rs256;
 
 /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECONDS: u64 = 5;
@@ -102,7 +103,7 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(settings: &TokenSettings) -> Self {
-        hs256::install();
+        provider::install();
         let JwtSecret(secret) = &settings.secret;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&settings.issuer]);

@@ -327,6 +327,18 @@ pub fn assert_error(response: &Response<Body>, status: u16, message: &str, code:
     assert_eq!(body["errorCode"], code, "{body}");
 }
 
+/// A fresh RSA private key of `bits`, PKCS#8 PEM, from the openssl CLI (ring cannot generate
+/// RSA keys; no key is kept in the repository).
+pub fn rsa_private_key(bits: u32) -> String {
+    let output = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt"])
+        .arg(format!("rsa_keygen_bits:{bits}"))
+        .output()
+        .expect("the openssl CLI");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).expect("PEM is ASCII")
+}
+
 /// A unique, valid e-mail for one test.
 pub fn unique_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The benchmarks, as `group/name` (criterion's directory layout) and what each times.
-pub const BENCHMARKS: [(&str, &str); 15] = [
+pub const BENCHMARKS: [(&str, &str); 18] = [
     ("parse/me_event", "API Gateway event JSON → request"),
     ("parse/signin_body", "sign-in body → e-mail and password"),
     (
@@ -14,6 +14,15 @@ pub const BENCHMARKS: [(&str, &str); 15] = [
     ),
     ("jwt/issue", "issue an access token (HS256)"),
     ("jwt/verify", "verify an access token"),
+    (
+        "rs256/parse_key",
+        "parse an RSA-2048 PKCS#8 key (ring; once per process)",
+    ),
+    ("rs256/sign", "sign an access token's claims, RS256"),
+    (
+        "rs256/verify",
+        "verify an RS256 token (jsonwebtoken's checks)",
+    ),
     (
         "me/cache_hit",
         "`GET /me` event → response, session and profile from the cache",

@@ -120,6 +120,42 @@ fn tokens(c: &mut Criterion) {
     group.finish();
 }
 
+/// RS256 (issue 15) on ring, before access tokens move to it: parsing the private key (once
+/// per process, at init), signing an access token's worth of claims, and verifying one with
+/// jsonwebtoken's checks through our provider.
+fn rs256(c: &mut Criterion) {
+    use jsonwebtoken::{decode, Algorithm, Validation};
+    use shared::token::rs256::{compact, SigningKey};
+    let pem = testkit::rsa_private_key(2048);
+    let key = SigningKey::from_pkcs8_pem(&pem).expect("a key");
+    // Building the token service installs our jsonwebtoken provider (RS256 verification).
+    let _app = app(Profile::Missing);
+    let claims = serde_json::json!({
+        "sub": uuid::Uuid::new_v4().to_string(), "email": "bench@example.com",
+        "firstName": "Bench", "lastName": "User", "iat": 1_764_000_000_u64,
+        "exp": 4_102_444_800_u64, "iss": "bench", "aud": "bench-api", "scope": "openid",
+        "jti": uuid::Uuid::new_v4().simple().to_string(), "sid": SessionId::random().as_str(),
+    });
+    let header = serde_json::json!({"alg": "RS256", "typ": "at+jwt", "kid": key.kid()});
+    let token = compact(&key, &header, &claims).expect("a token");
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&["bench"]);
+    validation.set_audience(&["bench-api"]);
+    let decoding = key.public().decoding_key();
+    decode::<serde_json::Value>(&token, &decoding, &validation).expect("it verifies");
+    let mut group = c.benchmark_group("rs256");
+    group.bench_function("parse_key", |b| {
+        b.iter(|| SigningKey::from_pkcs8_pem(black_box(&pem)))
+    });
+    group.bench_function("sign", |b| {
+        b.iter(|| compact(&key, &header, black_box(&claims)))
+    });
+    group.bench_function("verify", |b| {
+        b.iter(|| decode::<serde_json::Value>(black_box(&token), &decoding, &validation))
+    });
+    group.finish();
+}
+
 fn me(c: &mut Criterion) {
     let runtime = runtime();
     let user = testkit::user("bench@example.com");
@@ -321,5 +357,5 @@ fn sessions(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parsing, tokens, me, passwords, handlers, sessions);
+criterion_group!(benches, parsing, tokens, rs256, me, passwords, handlers, sessions);
 criterion_main!(benches);

@@ -1,6 +1,10 @@
-//! The only signature algorithm we use, HS256, as jsonwebtoken's crypto provider. The crate's
-//! bundled providers carry RSA, ECDSA and EdDSA as well; none of them can ever verify one of
-//! our tokens, and leaving them out keeps about a megabyte out of every function binary.
+//! jsonwebtoken's crypto provider: the algorithms we use and nothing else. HS256 (today's access
+//! tokens) signs and verifies; RS256 (issue 15's, on ring: [`super::rs256`]) only verifies here,
+//! since its tokens are signed by a key parsed once rather than per token. The crate's bundled
+//! providers carry ECDSA and EdDSA as well; none of them can ever verify one of our tokens, and
+//! leaving them out keeps about a megabyte out of every function binary. An HS256 token whose
+//! secret is an RSA public key (the algorithm-confusion attack) cannot verify: an RSA key is
+//! never an HMAC key here, whatever the token's header says.
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
@@ -39,10 +43,40 @@ fn signer_factory(algorithm: &Algorithm, key_: &EncodingKey) -> Result<Box<dyn J
 }
 
 fn verifier_factory(algorithm: &Algorithm, key_: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
-    let DecodingKeyKind::SecretOrDer(bytes) = key_.kind() else {
-        return Err(ErrorKind::InvalidKeyFormat.into());
-    };
-    Ok(Box::new(Hs256(key(algorithm, key_.family(), bytes)?)))
+    match (algorithm, key_.family(), key_.kind()) {
+        (Algorithm::RS256, AlgorithmFamily::Rsa, DecodingKeyKind::RsaModulusExponent { n, e }) => {
+            Ok(Box::new(Rs256 {
+                n: n.clone(),
+                e: e.clone(),
+            }))
+        }
+        (_, _, DecodingKeyKind::SecretOrDer(bytes)) => {
+            Ok(Box::new(Hs256(key(algorithm, key_.family(), bytes)?)))
+        }
+        _ => Err(ErrorKind::InvalidAlgorithm.into()),
+    }
+}
+
+/// RS256 verification with an RSA public key of 2048 to 8192 bits.
+struct Rs256 {
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+impl Verifier<Vec<u8>> for Rs256 {
+    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> std::result::Result<(), Error> {
+        if super::rs256::verify(&self.n, &self.e, message, signature) {
+            Ok(())
+        } else {
+            Err(Error::new())
+        }
+    }
+}
+
+impl JwtVerifier for Rs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::RS256
+    }
 }
 
 struct Hs256(HmacSha256);
