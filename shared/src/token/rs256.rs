@@ -254,19 +254,6 @@ mod tests {
         assert!(SigningKey::from_pkcs8_pem(&generate(3072)).is_ok());
     }
 
-    fn hs256(header: &serde_json::Value, claims: &serde_json::Value, secret: &[u8]) -> String {
-        use hmac::Mac as _;
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
-        mac.update(input.as_bytes());
-        let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        format!("{input}.{tag}")
-    }
-
     #[test]
     fn jsonwebtoken_checks_our_rs256_tokens_and_refuses_confused_ones() {
         use jsonwebtoken::{decode, Algorithm, Validation};
@@ -300,7 +287,7 @@ mod tests {
             public.jwk().to_string().into_bytes(),
             public.kid().as_bytes().to_vec(),
         ] {
-            let forged = hs256(&hs_header, &claims, &secret);
+            let forged = testkit::sign_raw(&hs_header, &claims, &secret);
             assert!(decode::<Value>(&forged, &decoding, &rs256).is_err());
             let lax = Validation::new(Algorithm::HS256);
             assert!(decode::<Value>(&forged, &decoding, &lax).is_err());
