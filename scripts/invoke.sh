@@ -50,5 +50,7 @@ else
   image=$(python3 scripts/lambda_base_image.py)
 fi
 
-sam local invoke "$logical" --template "$build_dir/template.yaml" --event "$event" \
+# SAM CLI through scripts/sam_cli.py: the same command, more patient with an emulated container.
+sam_python=$(dirname "$(command -v sam)")/python
+"$sam_python" scripts/sam_cli.py local invoke "$logical" --template "$build_dir/template.yaml" --event "$event" \
   --env-vars "$sam_env" --region "$region" --invoke-image "$image" --skip-pull-image
