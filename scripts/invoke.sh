@@ -50,7 +50,13 @@ else
   image=$(python3 scripts/lambda_base_image.py)
 fi
 
-# SAM CLI through scripts/sam_cli.py: the same command, more patient with an emulated container.
+# SAM CLI through scripts/sam_cli.py: the same command, more patient with an emulated container
+# (a SAM CLI installed some other way, without a Python beside it, runs as it is).
 sam_python=$(dirname "$(command -v sam)")/python
-"$sam_python" scripts/sam_cli.py local invoke "$logical" --template "$build_dir/template.yaml" --event "$event" \
+if "$sam_python" -c 'import samcli' >/dev/null 2>&1; then
+  sam=("$sam_python" scripts/sam_cli.py)
+else
+  sam=(sam)
+fi
+"${sam[@]}" local invoke "$logical" --template "$build_dir/template.yaml" --event "$event" \
   --env-vars "$sam_env" --region "$region" --invoke-image "$image" --skip-pull-image

@@ -14,11 +14,14 @@ from samcli.cli.main import cli
 from samcli.lib.utils.retry import retry
 from samcli.local.docker.container import Container, ContainerResponseException
 
-Container.wait_for_http_response = retry(
-    exc=requests.exceptions.RequestException,
-    attempts=8,
-    exc_raise=ContainerResponseException,
-)(Container.wait_for_http_response.__wrapped__)
+# The undecorated method (functools.wraps keeps it); a SAM CLI without it runs as it is.
+_undecorated = getattr(Container.wait_for_http_response, "__wrapped__", None)
+if _undecorated is not None:
+    Container.wait_for_http_response = retry(
+        exc=requests.exceptions.RequestException,
+        attempts=8,
+        exc_raise=ContainerResponseException,
+    )(_undecorated)
 
 if __name__ == "__main__":
     sys.argv[0] = "sam"
