@@ -64,7 +64,7 @@ e2e: sam-build
 ## arm64 sizes of every function against a hello-world floor; writes bench/results.md and .svg
 BENCH_FRESH ?= 50
 BENCH_WARM ?= 1000
-LAMBDA_BINS := -p signup -p signin -p me -p signout -p validate -p refresh -p sessions
+LAMBDA_BINS := -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p rotate-keys
 bench: tools
 	cargo lambda build --release --arm64 --output-format zip $(LAMBDA_BINS)
 	cargo lambda build --release --arm64 --output-format zip -p bench --bin hello
@@ -85,11 +85,11 @@ fuzz-api: tools
 	SCHEMA_MIN_CASES=$${SCHEMA_MIN_CASES:-5000} \
 	$(VENV)/bin/python -m pytest -q -s tests/test_schema.py
 
-## fuzz: coverage-guided fuzzing (cargo fuzz / libFuzzer) of body parsing and token
-## verification, FUZZ_SECONDS per target; a crash lands in fuzz/artifacts/<target>/.
+## fuzz: coverage-guided fuzzing (cargo fuzz / libFuzzer) of body parsing, token
+## verification and the key documents, FUZZ_SECONDS per target; a crash lands in fuzz/artifacts/<target>/.
 # cargo fuzz passes -Z flags (sanitizers): RUSTC_BOOTSTRAP lets the stable toolchain take them.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := parse_request verify_token
+FUZZ_TARGETS := parse_request verify_token key_documents
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 	for target in $(FUZZ_TARGETS); do \

@@ -32,10 +32,13 @@ def test_the_table_is_durable_and_keyed_for_uniqueness():
 
 
 def table_statements(function):
+    """The statements about DynamoDB (the key rotation's are about its secrets)."""
     return [
         statement
         for policy in function["Properties"].get("Policies", [])
         for statement in (policy.get("Statement", []) if isinstance(policy, dict) else [])
+        if any(action.startswith("dynamodb:") for action in
+               ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]))
     ]
 
 
@@ -81,7 +84,9 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
                for name in ("MeFunction", "SignoutFunction", "ValidateFunction", "RefreshFunction",
                             "SessionsFunction")
                for _, keys in kinds[name])
-    for function in FUNCTIONS.values():
+    for name, function in FUNCTIONS.items():
+        if name == "KeyRotationFunction":
+            continue
         secret_policies = [
             p for p in function["Properties"]["Policies"]
             if isinstance(p, dict) and "AWSSecretsManagerGetSecretValuePolicy" in p
@@ -176,7 +181,8 @@ def test_the_lock_settings_reach_sign_in_only():
     assert not locks & set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
     for name, function in FUNCTIONS.items():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
-        assert set(variables) == (locks if name == "SigninFunction" else set()), name
+        expected = {"SigninFunction": locks, "KeyRotationFunction": {"PUBLIC_KEYS_ARN"}}
+        assert set(variables) == expected.get(name, set()), name
 
 
 def test_the_table_forgets_lock_records_through_its_ttl():
@@ -336,3 +342,37 @@ def test_cors_is_off_by_default_and_lists_only_the_configured_origins():
     assert set(cors["allowHeaders"]) == {"authorization", "content-type"}
     assert set(cors["allowMethods"]) == {"GET", "POST"}
     assert cors["exposeHeaders"] == ["retry-after"]
+
+
+def test_the_signing_keys_rotate_by_schedule_and_only_their_rotation_writes_them():
+    for name in ("SigningKeys", "PublicKeys"):
+        secret = RESOURCES[name]["Properties"]
+        # An empty set, never a key: the rotation makes them.
+        assert secret["SecretString"] == '{"keys":[]}', name
+    schedule = RESOURCES["SigningKeysRotation"]["Properties"]
+    assert schedule["SecretId"] == {"Ref": "SigningKeys"}
+    assert schedule["RotationLambdaARN"] == {"GetAtt": "KeyRotationFunction.Arn"}
+    assert schedule["RotateImmediatelyOnUpdate"] is True
+    assert schedule["RotationRules"]["ScheduleExpression"] == {"Sub": "rate(${KeyRotationDays} days)"}
+    days = TEMPLATE["Parameters"]["KeyRotationDays"]
+    assert days["Default"] == 90 and days["MinValue"] >= 1
+    permission = RESOURCES["KeyRotationPermission"]["Properties"]
+    assert permission["Principal"] == "secretsmanager.amazonaws.com"
+    assert permission["SourceArn"] == {"Ref": "SigningKeys"}
+    rotation = FUNCTIONS["KeyRotationFunction"]["Properties"]
+    assert "Events" not in rotation, "not a route"
+    assert rotation["Environment"]["Variables"]["PUBLIC_KEYS_ARN"] == {"Ref": "PublicKeys"}
+    (policy,) = rotation["Policies"]
+    granted = {
+        statement["Resource"]["Ref"]: set(statement["Action"]) for statement in policy["Statement"]
+    }
+    assert granted == {
+        "SigningKeys": {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                        "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
+        "PublicKeys": {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"},
+    }
+    # No other function may touch the signing keys yet (issue 15's next slice gives the
+    # signing functions read access, and verifiers the public half only).
+    for name, function in FUNCTIONS.items():
+        if name != "KeyRotationFunction":
+            assert "SigningKeys" not in str(function["Properties"]["Policies"]), name

@@ -35,8 +35,9 @@ fn refused(err: &ConfigError) {
 /// request id span and a timestamp, without which Lambda files every line as INFO whatever its
 /// level) when `AWS_LAMBDA_LOG_FORMAT` is `JSON`, as template.yaml sets it; the level from
 /// `AWS_LAMBDA_LOG_LEVEL`, or `RUST_LOG` directives like `warn,shared=info`. Parsed without a
-/// regex engine, which keeps one out of every binary.
-fn init_logging() {
+/// regex engine, which keeps one out of every binary. Public for the function that is not a
+/// route (the key rotation), which builds no [`App`].
+pub fn init_logging() {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     use tracing_subscriber::Layer as _;

@@ -15,6 +15,7 @@ use crate::domain::{Timestamp, User, UserId};
 use crate::session::{RefreshKeys, RefreshToken};
 use crate::ApiError;
 
+pub mod jwks;
 pub mod keyset;
 mod provider;
 pub mod rs256;

@@ -123,3 +123,35 @@ pub fn genuine_token() -> &'static str {
         )
     })
 }
+
+/// Any bytes as the published key set (the JWKS document verifiers and `/.well-known/jwks.json`
+/// read) and as the stored signing key set: parsing never panics; a JWKS that parses is only
+/// RS256 keys of 2048 to 4096 bits under their own thumbprints, at most three, and writes
+/// back to a document that parses to the same keys; a stored set that parses has one signer,
+/// published, whose tokens verify against what it publishes. Returns whether the bytes were
+/// accepted as a JWKS document.
+pub fn parse_key_documents(data: &[u8]) -> bool {
+    use shared::token::jwks::{PublishedKeys, MAX_PUBLISHED_KEYS};
+    use shared::token::keyset::{signs_for, KeySet};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    if let Ok(set) = KeySet::parse(text) {
+        assert!(set.published().get(set.signing().kid()).is_some());
+        assert!(signs_for(set.signing(), set.published()));
+    }
+    let Ok(keys) = PublishedKeys::parse(text) else {
+        return false;
+    };
+    assert!((1..=MAX_PUBLISHED_KEYS).contains(&keys.keys().len()));
+    let again = PublishedKeys::parse(&keys.to_json()).expect("our own rendering parses");
+    assert_eq!(again, keys);
+    for key in keys.keys() {
+        let jwk = key.jwk();
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["alg"].as_str()),
+            (Some("RSA"), Some("RS256"))
+        );
+    }
+    true
+}

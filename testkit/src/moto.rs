@@ -157,6 +157,20 @@ async fn builder(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
         ))
 }
 
+/// A Secrets Manager client for `endpoint` (moto serves every service on one port), with
+/// production's retries and timeouts.
+pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    let aws = shared::config::aws().expect("AWS_CA_BUNDLE, if set, is usable");
+    let config = aws_sdk_secretsmanager::config::Builder::from(&aws)
+        .endpoint_url(endpoint)
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "testkit", "testkit", None, None, "testkit",
+        ))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
 /// The key schema of template.yaml, read through the same script `make dev` uses.
 fn schema() -> &'static serde_json::Value {
     static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();

@@ -39,6 +39,17 @@ fn verify_token_inputs_still_pass() {
     assert!(replayed >= 5);
 }
 
+/// Only the seeds named `genuine*` are well-formed key sets (public keys only: no private key
+/// is kept in the repository); every other kept input must be refused without a panic.
+#[test]
+fn key_documents_inputs_still_pass() {
+    let replayed = replay("key_documents", |name, data| {
+        let accepted = testkit::fuzz::parse_key_documents(data);
+        assert_eq!(accepted, name.starts_with("genuine"), "{name}");
+    });
+    assert!(replayed >= 5);
+}
+
 /// The seed reaches the accepting path (so the fuzzer explores past the signature check),
 /// and the property notices a token that verifies without being the genuine one.
 #[test]

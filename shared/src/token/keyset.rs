@@ -15,7 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rs256::{KeyError, PublicKey, SigningKey};
+use super::jwks::{JwksError, PublishedKeys, MAX_PUBLISHED_KEYS};
+use super::rs256::{KeyError, SigningKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,7 +89,7 @@ impl StoredSet {
 #[derive(Debug)]
 pub struct KeySet {
     signing: SigningKey,
-    published: Vec<PublicKey>,
+    published: PublishedKeys,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -101,6 +102,8 @@ pub enum KeySetError {
     Key(#[from] KeyError),
     #[error("names one key twice")]
     Duplicate,
+    #[error("has more than {MAX_PUBLISHED_KEYS} keys")]
+    TooMany,
 }
 
 impl KeySet {
@@ -115,19 +118,23 @@ impl KeySet {
         if active != 1 {
             return Err(KeySetError::Active(active));
         }
+        if stored.keys.len() > MAX_PUBLISHED_KEYS {
+            return Err(KeySetError::TooMany);
+        }
         let mut signing = None;
-        let mut published: Vec<PublicKey> = Vec::with_capacity(stored.keys.len());
+        let mut published = Vec::with_capacity(stored.keys.len());
         for key in &stored.keys {
             let parsed = SigningKey::from_pkcs8_pem(&key.pem)?;
-            if published.iter().any(|seen| seen.kid() == parsed.kid()) {
-                return Err(KeySetError::Duplicate);
-            }
             published.push(parsed.public().clone());
             if key.role == Role::Active {
                 signing = Some(parsed);
             }
         }
         let signing = signing.ok_or(KeySetError::Active(0))?;
+        let published = PublishedKeys::new(published).map_err(|err| match err {
+            JwksError::Duplicate => KeySetError::Duplicate,
+            _ => KeySetError::TooMany,
+        })?;
         Ok(Self { signing, published })
     }
 
@@ -135,15 +142,29 @@ impl KeySet {
         &self.signing
     }
 
-    /// Every key a verifier must know: next, active and retired.
-    pub fn published(&self) -> &[PublicKey] {
+    /// Every key a verifier must know (next, active and retired): what the rotation function
+    /// publishes as `/.well-known/jwks.json`.
+    pub fn published(&self) -> &PublishedKeys {
         &self.published
     }
+}
 
-    /// `/.well-known/jwks.json`'s body (RFC 7517 §5).
-    pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": self.published.iter().map(PublicKey::jwk).collect::<Vec<_>>() })
-    }
+/// Whether a token `signing` signs verifies against `published` as every verifier checks
+/// it: the rotation's test that the key about to sign is the one published under its kid.
+pub fn signs_for(signing: &SigningKey, published: &PublishedKeys) -> bool {
+    use jsonwebtoken::{decode, Algorithm, Validation};
+    super::provider::install();
+    let Some(public) = published.get(signing.kid()) else {
+        return false;
+    };
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": signing.kid()});
+    let claims = serde_json::json!({"sub": "rotation-probe", "exp": 4_102_444_800_u64});
+    let Ok(token) = super::rs256::compact(signing, &header, &claims) else {
+        return false;
+    };
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    decode::<serde_json::Value>(&token, &public.decoding_key(), &validation).is_ok()
 }
 
 #[cfg(test)]
@@ -208,10 +229,10 @@ mod tests {
         let set = StoredSet::default().rotated(7, || pems.pop().unwrap());
         let json = serde_json::to_string(&set).unwrap();
         let parsed = KeySet::parse(&json).unwrap();
-        assert_eq!(parsed.published().len(), 2);
+        assert_eq!(parsed.published().keys().len(), 2);
         let active = SigningKey::from_pkcs8_pem(&set.keys[0].pem).unwrap();
         assert_eq!(parsed.signing().kid(), active.kid());
-        let jwks = parsed.jwks();
+        let jwks: serde_json::Value = serde_json::from_str(&parsed.published().to_json()).unwrap();
         let kids: Vec<&str> = jwks["keys"]
             .as_array()
             .unwrap()
@@ -257,5 +278,26 @@ mod tests {
             Err(KeySetError::Key(_))
         ));
         assert!(KeySet::parse(&json(vec![key(Role::Active)])).is_ok());
+        let many: Vec<StoredKey> = (0..4)
+            .map(|i| StoredKey {
+                role: if i == 0 { Role::Active } else { Role::Next },
+                created: 0,
+                pem: testkit::rsa_private_key(2048),
+            })
+            .collect();
+        assert_eq!(KeySet::parse(&json(many)).err(), Some(KeySetError::TooMany));
+    }
+
+    #[test]
+    fn a_signer_signs_for_the_set_that_publishes_it_only() {
+        let (a, b) = (
+            testkit::rsa_private_key(2048),
+            testkit::rsa_private_key(2048),
+        );
+        let a = SigningKey::from_pkcs8_pem(&a).unwrap();
+        let b = SigningKey::from_pkcs8_pem(&b).unwrap();
+        let only_a = PublishedKeys::new(vec![a.public().clone()]).unwrap();
+        assert!(signs_for(&a, &only_a));
+        assert!(!signs_for(&b, &only_a));
     }
 }

@@ -15,6 +15,7 @@ mod cpu;
 mod network;
 mod process;
 mod report;
+mod rotation;
 mod runtime_api;
 mod workload;
 
@@ -74,7 +75,7 @@ const fn remote(name: &'static str, binary: &'static str, warmup: bool) -> Targe
     }
 }
 
-const TARGETS: [Target; 13] = [
+const TARGETS: [Target; 14] = [
     target("hello", "hello", 128, Secret::Env),
     target("signup", "signup", 1024, Secret::Env),
     target("signin", "signin", 1024, Secret::Env),
@@ -84,6 +85,7 @@ const TARGETS: [Target; 13] = [
     target("refresh", "refresh", 256, Secret::Env),
     target("sessions", "sessions", 256, Secret::Env),
     target("me+secret", "me", 256, Secret::Manager),
+    target("rotate-keys", "rotate-keys", 512, Secret::Env),
     remote(report::REMOTE[0].warm, "signin", true),
     remote(report::REMOTE[0].cold, "signin", false),
     remote(report::REMOTE[1].warm, "signup", true),
@@ -145,6 +147,7 @@ async fn run() -> Result<(), String> {
     let redis_url = env.redis.as_ref().map(|r| r.url()).unwrap_or_default();
     let user = env.seed_user("bench@example.com", workload::PASSWORD).await;
     let secret_arn = store_secret().await?;
+    let rotation = rotation::prepare().await?;
     if let Some(dir) = &options.arm64 {
         let subjects = TARGETS
             .iter()
@@ -154,8 +157,11 @@ async fn run() -> Result<(), String> {
                 target,
                 binary: dir.join(sam_function(target.binary)).join("bootstrap"),
                 launch: process::Launch::Qemu,
-                vars: function_env(target, &env.table, &redis_url, &secret_arn, None),
-                workload: Workload::new(target.binary, series, &user),
+                vars: function_env(target, &env.table, &redis_url, &secret_arn, None)
+                    .into_iter()
+                    .chain(rotation.vars(target.binary))
+                    .collect(),
+                workload: Workload::new(target.binary, series, &user, &rotation.event),
                 figures: Figures::default(),
             });
         return smoke(subjects, &env, options.warm).await;
@@ -178,8 +184,11 @@ async fn run() -> Result<(), String> {
             target,
             binary: bin_dir.join(target.binary),
             launch: process::Launch::Native,
-            vars: function_env(target, &env.table, &redis_url, &secret_arn, remote.as_ref()),
-            workload: Workload::new(target.binary, series, &user),
+            vars: function_env(target, &env.table, &redis_url, &secret_arn, remote.as_ref())
+                .into_iter()
+                .chain(rotation.vars(target.binary))
+                .collect(),
+            workload: Workload::new(target.binary, series, &user, &rotation.event),
             figures: Figures::default(),
         });
     }
@@ -262,6 +271,9 @@ async fn smoke(
 
 /// The logical id `sam build` names a function's directory after: `me` → `MeFunction`.
 fn sam_function(binary: &str) -> String {
+    if binary == "rotate-keys" {
+        return "KeyRotationFunction".to_owned();
+    }
     let mut chars = binary.chars();
     let first = chars.next().map(|c| c.to_ascii_uppercase());
     first

@@ -41,13 +41,23 @@ pub enum Workload {
         token: Option<String>,
     },
     Hello,
+    /// One Secrets Manager rotation step on a set that is current already: the function's
+    /// init and its Secrets Manager round trip, not RSA key generation (a rotation makes at
+    /// most two keys every 90 days).
+    Rotation {
+        event: Value,
+    },
 }
 
 impl Workload {
-    /// What `binary` gets; `series` tells apart sign-up rows, `user` is the seeded account.
-    pub fn new(binary: &str, series: usize, user: &User) -> Self {
+    /// What `binary` gets; `series` tells apart sign-up rows, `user` is the seeded account,
+    /// `rotation` the event of the key rotation's row.
+    pub fn new(binary: &str, series: usize, user: &User, rotation: &Value) -> Self {
         match binary {
             "hello" => Workload::Hello,
+            "rotate-keys" => Workload::Rotation {
+                event: rotation.clone(),
+            },
             "signup" => Workload::Signup { series, count: 0 },
             "signin" => Workload::Signin {
                 email: user.email.to_string(),
@@ -79,7 +89,7 @@ impl Workload {
             | Workload::Refresh { .. }
             | Workload::Sessions { .. } => Some(200),
             Workload::Signout { .. } => Some(204),
-            Workload::Hello => None,
+            Workload::Hello | Workload::Rotation { .. } => None,
         }
     }
 
@@ -149,6 +159,7 @@ impl Workload {
                 authorized(fixture("sessions")?, token.as_deref().unwrap_or_default())
             }
             Workload::Hello => Ok(serde_json::json!({"hello": "world"})),
+            Workload::Rotation { event } => Ok(event.clone()),
         }?;
         Ok(Bytes::from(event.to_string()))
     }
