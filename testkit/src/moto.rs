@@ -171,6 +171,45 @@ pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
+/// The signing key set's two secrets as template.yaml creates them (both `{"keys":[]}`), with
+/// rotation enabled on the first as its RotationSchedule does; returns their ARNs. Without a
+/// rotation Lambda and with RotateImmediately off, moto only copies the value into a new
+/// current version and marks rotation enabled: the caller runs the four steps.
+pub async fn key_secrets(
+    client: &aws_sdk_secretsmanager::Client,
+    prefix: &str,
+) -> (String, String) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let mut arns = Vec::new();
+    for name in [
+        format!("{prefix}keys-{id}"),
+        format!("{prefix}public-keys-{id}"),
+    ] {
+        let created = client
+            .create_secret()
+            .name(name)
+            .secret_string(r#"{"keys":[]}"#)
+            .send()
+            .await
+            .expect("moto creates a secret");
+        arns.push(created.arn.expect("moto names the secret's ARN"));
+    }
+    client
+        .rotate_secret()
+        .secret_id(&arns[0])
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(90)
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .expect("moto enables rotation");
+    let public = arns.pop().unwrap_or_default();
+    (arns.pop().unwrap_or_default(), public)
+}
+
 /// The key schema of template.yaml, read through the same script `make dev` uses.
 fn schema() -> &'static serde_json::Value {
     static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();

@@ -6,7 +6,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use aws_sdk_secretsmanager::types::RotationRulesType;
 use aws_sdk_secretsmanager::Client;
 use rotate_keys::{Event, RotationError, Rotator, Step};
 use serde_json::json;
@@ -40,37 +39,7 @@ fn counting() -> (Fresh, Arc<AtomicUsize>) {
 /// The two secrets as template.yaml creates them, rotation enabled on the key set.
 async fn rig_at(endpoint: &str) -> Rig {
     let client = testkit::moto::secrets_client(&testkit::moto::server().endpoint).await;
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let create = |name: String| {
-        let client = client.clone();
-        async move {
-            client
-                .create_secret()
-                .name(name)
-                .secret_string(r#"{"keys":[]}"#)
-                .send()
-                .await
-                .unwrap()
-                .arn
-                .unwrap()
-        }
-    };
-    let keys = create(format!("keys-{id}")).await;
-    let public = create(format!("public-keys-{id}")).await;
-    // What a RotationSchedule turns on. Without a rotation Lambda and with RotateImmediately
-    // off, moto copies the value into a new current version and marks rotation enabled.
-    client
-        .rotate_secret()
-        .secret_id(&keys)
-        .rotation_rules(
-            RotationRulesType::builder()
-                .automatically_after_days(90)
-                .build(),
-        )
-        .rotate_immediately(false)
-        .send()
-        .await
-        .unwrap();
+    let (keys, public) = testkit::moto::key_secrets(&client, "").await;
     let (fresh, made) = counting();
     Rig {
         rotator: Rotator {

@@ -1,7 +1,6 @@
 //! The key rotation's row: its two secrets in moto, rotated once (so every measured invocation
 //! finds the set current), and the event Secrets Manager would send.
 
-use aws_sdk_secretsmanager::types::RotationRulesType;
 use rotate_keys::{Event, Rotator};
 use serde_json::{json, Value};
 
@@ -28,34 +27,7 @@ impl Rotation {
 
 pub async fn prepare() -> Result<Rotation, String> {
     let client = testkit::moto::secrets_client(&testkit::moto::server().endpoint).await;
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let mut arns = Vec::new();
-    for name in [
-        format!("bench-keys-{id}"),
-        format!("bench-public-keys-{id}"),
-    ] {
-        let created = client
-            .create_secret()
-            .name(name)
-            .secret_string(r#"{"keys":[]}"#)
-            .send()
-            .await
-            .map_err(|e| format!("creating a key secret in moto: {e:?}"))?;
-        arns.push(created.arn.ok_or("moto returned no secret ARN")?);
-    }
-    let (keys, public_keys) = (arns[0].clone(), arns[1].clone());
-    client
-        .rotate_secret()
-        .secret_id(&keys)
-        .rotation_rules(
-            RotationRulesType::builder()
-                .automatically_after_days(90)
-                .build(),
-        )
-        .rotate_immediately(false)
-        .send()
-        .await
-        .map_err(|e| format!("enabling rotation in moto: {e:?}"))?;
+    let (keys, public_keys) = testkit::moto::key_secrets(&client, "bench-").await;
     let rotator = Rotator {
         secrets: client,
         public_keys: public_keys.clone(),
