@@ -150,12 +150,13 @@ where
         let rotated = stored.rotated(shared::domain::Timestamp::now().unix(), || {
             fresh.pop().unwrap_or_default()
         });
-        let parsed = KeySet::parse(&json(&rotated)).map_err(RotationError::Pending)?;
+        let text = json(&rotated);
+        let parsed = KeySet::parse(&text).map_err(RotationError::Pending)?;
         self.secrets
             .put_secret_value()
             .secret_id(secret_id)
             .client_request_token(token)
-            .secret_string(json(&rotated))
+            .secret_string(text)
             .version_stages(PENDING)
             .send()
             .await
