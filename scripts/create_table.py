@@ -3,8 +3,11 @@
 from template.yaml so local tables and the deployed one cannot drift apart.
 
     create_table.py --endpoint http://127.0.0.1:8000 --table users   # create (idempotent)
-    create_table.py --endpoint ... --secret NAME   # JWT_SECRET's value as a Secrets Manager
+    create_table.py --endpoint ... --secret NAME   # REFRESH_SECRET's value as a Secrets Manager
                                                    # secret (created or updated); prints its ARN
+    create_table.py --endpoint ... --signing-keys PREFIX --key-file PEM
+        # the two key secrets as the rotation leaves them (PREFIX-signing-keys: the key set,
+        # PEM as its active key; PREFIX-public-keys: its JWKS); prints both ARNs
     create_table.py --print-schema                                   # the schema as JSON
     create_table.py --list-functions                                 # the Lambda functions
 """
@@ -90,13 +93,43 @@ def create_table(endpoint, table, region="us-east-1"):
 
 
 def put_secret(endpoint, name, value, region="us-east-1"):
-    """The signing key where a deployed function finds it (`JWT_SECRET_ARN`), for
-    `sam local invoke`; returns the secret's ARN."""
+    """A secret where a deployed function finds it (`REFRESH_SECRET_ARN`, `SIGNING_KEYS_ARN`,
+    `PUBLIC_KEYS_ARN`); returns the secret's ARN."""
     client = local_client("secretsmanager", endpoint, region)
     try:
         return client.create_secret(Name=name, SecretString=value)["ARN"]
     except client.exceptions.ResourceExistsException:
         return client.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+
+
+def key_documents(pem):
+    """The stored key set (PEM as its one active key) and its JWKS, as the rotation function
+    writes them; the kid is the key's RFC 7638 thumbprint."""
+    import base64
+    import hashlib
+    import time
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    if "BEGIN PRIVATE KEY" not in pem:
+        sys.exit("the signing key must be an unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY), as "
+                 "`openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048` writes")
+    key = load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey) or not 2048 <= key.key_size <= 4096:
+        sys.exit("the signing key must be an RSA key of 2048 to 4096 bits")
+    numbers = key.public_key().public_numbers()
+
+    def b64(number):
+        raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    n, e = b64(numbers.n), b64(numbers.e)
+    canonical = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"), sort_keys=True)
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    stored = {"keys": [{"role": "active", "created": int(time.time()), "pem": pem}]}
+    jwks = {"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e}]}
+    return json.dumps(stored), json.dumps(jwks)
 
 
 def main():
@@ -106,7 +139,9 @@ def main():
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--print-schema", action="store_true")
     parser.add_argument("--list-functions", action="store_true")
-    parser.add_argument("--secret", metavar="NAME", help="store $JWT_SECRET as secret NAME")
+    parser.add_argument("--secret", metavar="NAME", help="store $REFRESH_SECRET as secret NAME")
+    parser.add_argument("--signing-keys", metavar="PREFIX", help="store --key-file as the key set")
+    parser.add_argument("--key-file", metavar="PEM", help="an RSA private key, PKCS#8 PEM")
     args = parser.parse_args()
     if args.list_functions:
         resources = load_template()["Resources"]
@@ -114,8 +149,13 @@ def main():
     elif args.print_schema:
         print(json.dumps(table_schema()))
     elif args.endpoint and args.secret:
-        value = os.environ.get("JWT_SECRET") or parser.error("--secret reads JWT_SECRET")
+        value = os.environ.get("REFRESH_SECRET") or parser.error("--secret reads REFRESH_SECRET")
         print(put_secret(args.endpoint, args.secret, value, args.region))
+    elif args.endpoint and args.signing_keys and args.key_file:
+        pem = pathlib.Path(args.key_file).read_text()
+        stored, published = key_documents(pem)
+        for suffix, value in (("signing-keys", stored), ("public-keys", published)):
+            print(put_secret(args.endpoint, f"{args.signing_keys}-{suffix}", value, args.region))
     elif args.endpoint and args.table:
         create_table(args.endpoint, args.table, args.region)
     else:

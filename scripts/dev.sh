@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The local stack behind `make dev`: moto_server (DynamoDB and Secrets Manager) and
-# redis-server on loopback, the users table with template.yaml's key schema, a dev JWT secret,
+# redis-server on loopback, the users table with template.yaml's key schema, the token keys in
+# moto's Secrets Manager as the deployed stack keeps them (a dev RSA signing key),
 # `cargo lambda watch` running the functions, and scripts/dev_front.py serving POST /signup,
 # POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions and
 # DELETE /sessions/{id} as API Gateway does. With a Docker engine, also what
-# `make invoke` needs: the secret in moto, a relay for containers, .dev/sam-env.json.
+# `make invoke` needs: the refresh secret in moto, a relay for containers, .dev/sam-env.json.
 # Ctrl-C stops everything it started.
 #
 # Overrides (environment): API_PORT (9000), DYNAMODB_PORT (8000), REDIS_PORT (6380, beside a
@@ -12,8 +13,11 @@
 # (us-east-1), TABLE_NAME (auth-users), RATE_LIMIT_CAPACITY,
 # RATE_LIMIT_REFILL_PER_SECOND, PROFILE_CACHE_TTL_SECONDS, ACCOUNT_LOCK_THRESHOLD,
 # ACCOUNT_LOCK_MAX_SECONDS, ADDRESS_LOCK_THRESHOLD, REDIS_MAX_IDLE_SECONDS,
-# JWT_SECRET (else generated once into $DEV_STATE_DIR/jwt-secret), TOKEN_TTL_SECONDS,
-# REFRESH_TTL_SECONDS, SESSION_MAX_SECONDS, REFRESH_REUSE_GRACE_SECONDS, TOKEN_ISSUER, DEV_STATE_DIR (.dev), RUST_LOG (our crates at info, the tooling at warn),
+# JWT_SIGNING_KEY_FILE (an RSA private key, PKCS#8 PEM; else one generated once into
+# $DEV_STATE_DIR/jwt-signing-key.pem), REFRESH_SECRET (else generated once into
+# $DEV_STATE_DIR/refresh-secret), TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, SESSION_MAX_SECONDS,
+# REFRESH_REUSE_GRACE_SECONDS, TOKEN_ISSUER, TOKEN_AUDIENCE, TOKEN_SCOPE, DEV_STATE_DIR (.dev),
+# RUST_LOG (our crates at info, the tooling at warn),
 # AWS_LAMBDA_LOG_FORMAT (JSON, as deployed; set it to TEXT for plain lines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,14 +49,31 @@ for port in "$API_PORT" "$DYNAMODB_PORT" "$REDIS_PORT"; do
   fi
 done
 
-if [ -z "${JWT_SECRET:-}" ]; then
-  secret_file="$DEV_STATE_DIR/jwt-secret"
+if [ -z "${REFRESH_SECRET:-}" ]; then
+  secret_file="$DEV_STATE_DIR/refresh-secret"
   if [ ! -s "$secret_file" ]; then
     (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(48))' >"$secret_file")
-    say "generated a dev JWT secret in $secret_file (git-ignored)"
+    say "generated a dev refresh-token secret in $secret_file (git-ignored)"
   fi
-  JWT_SECRET=$(cat "$secret_file")
+  REFRESH_SECRET=$(cat "$secret_file")
 fi
+if [ -z "${JWT_SIGNING_KEY_FILE:-}" ]; then
+  JWT_SIGNING_KEY_FILE="$DEV_STATE_DIR/jwt-signing-key.pem"
+  if [ ! -s "$JWT_SIGNING_KEY_FILE" ]; then
+    (umask 077 && python3 - "$JWT_SIGNING_KEY_FILE" <<'PY'
+import sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+with open(sys.argv[1], "wb") as f:
+    f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+PY
+    )
+    say "generated a dev RSA signing key in $JWT_SIGNING_KEY_FILE (git-ignored)"
+  fi
+fi
+[ -r "$JWT_SIGNING_KEY_FILE" ] || { say "JWT_SIGNING_KEY_FILE=$JWT_SIGNING_KEY_FILE is not readable"; exit 1; }
 
 # Every server runs in a process group of its own (setsid), so a Ctrl-C in the terminal
 # reaches this script only, and stopping means stopping each group. A supervisor or an IDE
@@ -90,6 +111,14 @@ pids+=($!)
 wait_for_port "$DYNAMODB_PORT"
 python3 scripts/create_table.py --endpoint "http://127.0.0.1:$DYNAMODB_PORT" --table "$TABLE_NAME"
 say "table $TABLE_NAME ready"
+export AWS_REGION=${AWS_REGION:-us-east-1}
+# The key set (the PEM as its active key) and its public half, where the deployed functions
+# find theirs: the signing functions read the first, the others the second only.
+key_arns=$(python3 scripts/create_table.py --region "$AWS_REGION" \
+  --endpoint "http://127.0.0.1:$DYNAMODB_PORT" --signing-keys "$TABLE_NAME" --key-file "$JWT_SIGNING_KEY_FILE")
+SIGNING_KEYS_ARN=$(sed -n 1p <<<"$key_arns")
+PUBLIC_KEYS_ARN=$(sed -n 2p <<<"$key_arns")
+say "token keys ready in Secrets Manager (moto)"
 
 say "starting redis-server on 127.0.0.1:$REDIS_PORT"
 setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
@@ -97,24 +126,23 @@ setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly
 pids+=($!)
 wait_for_port "$REDIS_PORT"
 
-export AWS_REGION=${AWS_REGION:-us-east-1}
-
 # `sam local invoke` (make invoke) runs a function in a Docker container: it reaches these
-# servers through a relay on the Docker bridge's gateway, reads the signing key from moto's
-# Secrets Manager as deployed functions do, and gets both from the env-vars file written here.
+# servers through a relay on the Docker bridge's gateway, reads its keys from moto's Secrets
+# Manager as deployed functions do, and gets both from the env-vars file written here.
 sam_env="$DEV_STATE_DIR/sam-env.json"
 rm -f "$sam_env"
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   gateway=$(python3 scripts/docker_relay.py --gateway)
-  secret_arn=$(JWT_SECRET=$JWT_SECRET python3 scripts/create_table.py --region "$AWS_REGION" \
-    --endpoint "http://127.0.0.1:$DYNAMODB_PORT" --secret "$TABLE_NAME-jwt-secret")
+  secret_arn=$(REFRESH_SECRET=$REFRESH_SECRET python3 scripts/create_table.py --region "$AWS_REGION" \
+    --endpoint "http://127.0.0.1:$DYNAMODB_PORT" --secret "$TABLE_NAME-refresh-secret")
   setsid python3 scripts/docker_relay.py "$DYNAMODB_PORT" "$REDIS_PORT" >"$DEV_STATE_DIR/relay.log" 2>&1 &
   pids+=($!)
-  TABLE_NAME=$TABLE_NAME JWT_SECRET_ARN=$secret_arn REDIS_URL="redis://$gateway:$REDIS_PORT" \
+  TABLE_NAME=$TABLE_NAME REFRESH_SECRET_ARN=$secret_arn SIGNING_KEYS_ARN=$SIGNING_KEYS_ARN \
+    PUBLIC_KEYS_ARN=$PUBLIC_KEYS_ARN REDIS_URL="redis://$gateway:$REDIS_PORT" \
     AWS_ENDPOINT_URL="http://$gateway:$DYNAMODB_PORT" python3 - "$sam_env" <<'PY'
 import json, os, sys
-names = ["TABLE_NAME", "JWT_SECRET_ARN", "REDIS_URL", "AWS_ENDPOINT_URL", "TOKEN_TTL_SECONDS",
-         "TOKEN_ISSUER", "RATE_LIMIT_CAPACITY", "RATE_LIMIT_REFILL_PER_SECOND",
+names = ["TABLE_NAME", "REFRESH_SECRET_ARN", "SIGNING_KEYS_ARN", "PUBLIC_KEYS_ARN", "REDIS_URL",
+         "AWS_ENDPOINT_URL", "TOKEN_TTL_SECONDS", "TOKEN_ISSUER", "TOKEN_AUDIENCE", "RATE_LIMIT_CAPACITY", "RATE_LIMIT_REFILL_PER_SECOND",
          "ACCOUNT_LOCK_THRESHOLD", "ACCOUNT_LOCK_MAX_SECONDS", "ADDRESS_LOCK_THRESHOLD",
          "REFRESH_TTL_SECONDS", "SESSION_MAX_SECONDS", "REFRESH_REUSE_GRACE_SECONDS"]
 values = {name: os.environ[name] for name in names if os.environ.get(name)}
@@ -127,14 +155,15 @@ else
 fi
 
 # What the functions see; the same variables the template sets, pointed at local servers.
-export JWT_SECRET TABLE_NAME
+export REFRESH_SECRET TABLE_NAME SIGNING_KEYS_ARN PUBLIC_KEYS_ARN
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-for optional in TOKEN_TTL_SECONDS TOKEN_ISSUER RATE_LIMIT_CAPACITY RATE_LIMIT_REFILL_PER_SECOND \
+for optional in TOKEN_TTL_SECONDS TOKEN_ISSUER TOKEN_AUDIENCE TOKEN_SCOPE RATE_LIMIT_CAPACITY RATE_LIMIT_REFILL_PER_SECOND \
   PROFILE_CACHE_TTL_SECONDS ACCOUNT_LOCK_THRESHOLD ACCOUNT_LOCK_MAX_SECONDS ADDRESS_LOCK_THRESHOLD \
   REDIS_MAX_IDLE_SECONDS REFRESH_TTL_SECONDS SESSION_MAX_SECONDS REFRESH_REUSE_GRACE_SECONDS; do
   if [ -n "${!optional:-}" ]; then export "${optional?}"; fi
 done
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
+export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}

@@ -29,7 +29,7 @@ grep -q "^  $logical:" "$build_dir/template.yaml" || { say "no function $fn; $us
 }
 # make dev created every resource in one region; the secret's ARN names it.
 region=$(python3 -c 'import json, sys
-print(json.load(open(sys.argv[1]))["Parameters"]["JWT_SECRET_ARN"].split(":")[3])' "$sam_env")
+print(json.load(open(sys.argv[1]))["Parameters"]["PUBLIC_KEYS_ARN"].split(":")[3])' "$sam_env")
 
 for kind in "" REFRESH-; do
   placeholder="PASTE-A-${kind}TOKEN-FROM-SIGNUP-OR-SIGNIN"

@@ -68,7 +68,7 @@ def dev_stack(**overrides):
         REDIS_PORT=str(free_port()),
         DEV_STATE_DIR=state,
         TABLE_NAME="e2e-users",
-        JWT_SECRET="e2e-secret-that-is-long-enough-for-hs256-tokens",
+        REFRESH_SECRET="e2e-refresh-secret-that-is-long-enough-for-hmac",
     )
     env.update(overrides)
     log_path = pathlib.Path(state) / "dev.log"
@@ -83,7 +83,7 @@ def dev_stack(**overrides):
             if proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("dev stack did not start:\n" + log_path.read_text()[-4000:])
             time.sleep(0.5)
-        yield Api(f"http://127.0.0.1:{port}", log_path, env["JWT_SECRET"], int(env["REDIS_PORT"]))
+        yield Api(f"http://127.0.0.1:{port}", log_path, env["REFRESH_SECRET"], int(env["REDIS_PORT"]))
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

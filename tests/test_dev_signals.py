@@ -58,7 +58,7 @@ def test_make_dev_stops_everything_it_started(how):
     state = tempfile.mkdtemp(prefix="auth-signals-")
     ports = {"API_PORT": free_port(), "DYNAMODB_PORT": free_port(), "REDIS_PORT": free_port()}
     env = dict(os.environ, DEV_STATE_DIR=state, DEV_STACK_MARKER=marker,
-               JWT_SECRET="signals-secret-that-is-long-enough-for-hs256",
+               REFRESH_SECRET="signals-refresh-secret-that-is-long-enough",
                **{k: str(v) for k, v in ports.items()})
     log_path = pathlib.Path(state) / "make-dev.log"
     with open(log_path, "w") as log:

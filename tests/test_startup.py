@@ -1,5 +1,7 @@
-"""A function with a bad configuration (no or a short JWT secret, no Redis, an unusable
-AWS_CA_BUNDLE) refuses to start, with one clear log line that does not echo the secret."""
+"""A function with a bad configuration (no keys, a short refresh secret, no Redis, an unusable
+AWS_CA_BUNDLE) refuses to start, with one clear log line that does not echo the secret; a
+signing function also refuses when its key set cannot be read, a verifying one reads nothing
+at init."""
 import os
 import pathlib
 import subprocess
@@ -18,7 +20,7 @@ def binaries():
 
 
 def start(binary, **env):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "AWS_", "TABLE_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "AWS_", "TABLE_", "REFRESH_", "SIGNING_", "PUBLIC_"))}
     base.update(
         AWS_LAMBDA_RUNTIME_API="127.0.0.1:9", AWS_REGION="us-east-1", AWS_LAMBDA_LOG_FORMAT="JSON",
         AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", **env,
@@ -26,17 +28,46 @@ def start(binary, **env):
     return subprocess.run([binary], env=base, capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_refuses_to_start_without_a_secret(binaries, name):
-    result = start(binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9")
+SIGNERS = ["signup", "signin", "refresh"]
+VERIFIERS = ["me", "signout", "validate", "sessions"]
+# A Secrets Manager that refuses connections at once, for ARNs that must not be read.
+NOWHERE = dict(AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:9")
+ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:keys"
+KEYS = dict(REFRESH_SECRET="x" * 40, SIGNING_KEYS_ARN=ARN, PUBLIC_KEYS_ARN=ARN, **NOWHERE)
+
+
+@pytest.mark.parametrize("name", SIGNERS)
+def test_a_signer_refuses_to_start_without_its_keys(binaries, name):
+    base = dict(TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9", PUBLIC_KEYS_ARN=ARN, **NOWHERE)
+    result = start(binaries[name], **base)
     assert result.returncode != 0
-    assert "JWT_SECRET or JWT_SECRET_ARN is not set" in result.stdout + result.stderr
+    assert "REFRESH_SECRET or REFRESH_SECRET_ARN is not set" in result.stdout + result.stderr
+    result = start(binaries[name], REFRESH_SECRET="x" * 40, **base)
+    assert result.returncode != 0
+    assert "SIGNING_KEYS_ARN is not set" in result.stdout + result.stderr
+    # Named but unreadable: no token could be signed, so the function does not start.
+    result = start(binaries[name], REFRESH_SECRET="x" * 40, SIGNING_KEYS_ARN=ARN, **base)
+    assert result.returncode != 0
+    assert "could not load the signing keys" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("name", VERIFIERS)
+def test_a_verifier_needs_the_published_keys_only_and_reads_nothing_at_init(binaries, name):
+    result = start(binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9", **NOWHERE)
+    assert result.returncode != 0
+    assert "PUBLIC_KEYS_ARN is not set" in result.stdout + result.stderr
+    # The published keys are read with the first token, so init gets past configuration
+    # (to the runtime API, which is not there) without Secrets Manager.
+    result = start(binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9",
+                   PUBLIC_KEYS_ARN=ARN, **NOWHERE)
+    assert "configuration refused" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", SIGNERS)
 def test_refuses_a_short_secret_without_printing_it(binaries, name):
     result = start(
-        binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9", JWT_SECRET="short-secret-value"
+        binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9",
+        **{**KEYS, "REFRESH_SECRET": "short-secret-value"},
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0
@@ -46,7 +77,7 @@ def test_refuses_a_short_secret_without_printing_it(binaries, name):
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_refuses_to_start_without_redis(binaries, name):
-    result = start(binaries[name], TABLE_NAME="t", JWT_SECRET="x" * 40)
+    result = start(binaries[name], TABLE_NAME="t", **KEYS)
     assert result.returncode != 0
     assert "REDIS_URL is not set" in result.stdout + result.stderr
 
@@ -57,7 +88,7 @@ def test_refuses_an_unusable_ca_bundle_without_panicking(binaries, name, tmp_pat
     # Well-formed PEM around bytes that are no certificate: the SDK's HTTP client would panic.
     bundle.write_text("-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQ==\n-----END CERTIFICATE-----\n")
     result = start(
-        binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9", JWT_SECRET="x" * 40,
+        binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9", **KEYS,
         AWS_CA_BUNDLE=str(bundle),
     )
     output = result.stdout + result.stderr

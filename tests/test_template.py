@@ -84,14 +84,37 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
                for name in ("MeFunction", "SignoutFunction", "ValidateFunction", "RefreshFunction",
                             "SessionsFunction")
                for _, keys in kinds[name])
-    for name, function in FUNCTIONS.items():
-        if name == "KeyRotationFunction":
-            continue
-        secret_policies = [
-            p for p in function["Properties"]["Policies"]
+
+
+
+SIGNERS = {"SignupFunction", "SigninFunction", "RefreshFunction"}
+VERIFIERS = {"MeFunction", "SignoutFunction", "ValidateFunction", "SessionsFunction"}
+
+
+def test_only_the_functions_that_issue_tokens_can_read_a_private_key():
+    assert SIGNERS | VERIFIERS | {"KeyRotationFunction"} == set(FUNCTIONS)
+    for name in SIGNERS | VERIFIERS:
+        properties = FUNCTIONS[name]["Properties"]
+        readable = {
+            p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]["Ref"]
+            for p in properties["Policies"]
             if isinstance(p, dict) and "AWSSecretsManagerGetSecretValuePolicy" in p
-        ]
-        assert secret_policies == [{"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "JwtSecret"}}}]
+        }
+        statements = [s for p in properties["Policies"] if isinstance(p, dict)
+                      for s in p.get("Statement", [])]
+        assert not any("secretsmanager" in str(s) for s in statements), name
+        variables = properties.get("Environment", {}).get("Variables", {})
+        if name in SIGNERS:
+            assert readable == {"SigningKeys", "RefreshSecret"}, name
+            assert variables["SIGNING_KEYS_ARN"] == {"Ref": "SigningKeys"}, name
+            assert variables["REFRESH_SECRET_ARN"] == {"Ref": "RefreshSecret"}, name
+        else:
+            assert readable == {"PublicKeys"}, name
+            assert "SIGNING_KEYS_ARN" not in variables and "REFRESH_SECRET_ARN" not in variables
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["PUBLIC_KEYS_ARN"] == {"Ref": "PublicKeys"}
+    assert variables["TOKEN_AUDIENCE"] == {"Ref": "TokenAudience"}
+    assert "SIGNING_KEYS_ARN" not in variables and "REFRESH_SECRET_ARN" not in variables
 
 
 def test_functions_are_arm64_rust_with_logs_kept_for_a_while():
@@ -105,12 +128,15 @@ def test_functions_are_arm64_rust_with_logs_kept_for_a_while():
         assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": group}
 
 
-def test_the_signing_key_is_generated_and_passed_by_reference_only():
-    secret = RESOURCES["JwtSecret"]["Properties"]
+def test_the_keys_are_generated_and_passed_by_reference_only():
+    secret = RESOURCES["RefreshSecret"]["Properties"]
     assert secret["GenerateSecretString"]["PasswordLength"] >= 32
-    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
-    assert "JWT_SECRET" not in variables
-    assert variables["JWT_SECRET_ARN"] == {"Ref": "JwtSecret"}
+    for name in ("SigningKeys", "PublicKeys"):
+        assert RESOURCES[name]["Properties"]["SecretString"] == '{"keys":[]}'
+    assert "JwtSecret" not in RESOURCES
+    for function in FUNCTIONS.values():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert not {"JWT_SECRET", "JWT_SECRET_ARN", "REFRESH_SECRET"} & set(variables)
     text = (ROOT / "template.yaml").read_text()
     assert "resolve:secretsmanager" not in text
     for name, parameter in TEMPLATE["Parameters"].items():
@@ -181,7 +207,9 @@ def test_the_lock_settings_reach_sign_in_only():
     assert not locks & set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
     for name, function in FUNCTIONS.items():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
-        expected = {"SigninFunction": locks, "KeyRotationFunction": {"PUBLIC_KEYS_ARN"}}
+        signing = {"SIGNING_KEYS_ARN", "REFRESH_SECRET_ARN"}
+        expected = {"SigninFunction": locks | signing, "SignupFunction": signing,
+                    "RefreshFunction": signing, "KeyRotationFunction": {"PUBLIC_KEYS_ARN"}}
         assert set(variables) == expected.get(name, set()), name
 
 
@@ -371,8 +399,11 @@ def test_the_signing_keys_rotate_by_schedule_and_only_their_rotation_writes_them
                         "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
         "PublicKeys": {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"},
     }
-    # No other function may touch the signing keys yet (issue 15's next slice gives the
-    # signing functions read access, and verifiers the public half only).
+    # Nothing else may write either; only the signing functions read the private set
+    # (test_only_the_functions_that_issue_tokens_can_read_a_private_key).
     for name, function in FUNCTIONS.items():
         if name != "KeyRotationFunction":
-            assert "SigningKeys" not in str(function["Properties"]["Policies"]), name
+            assert "PutSecretValue" not in str(function["Properties"]["Policies"]), name
+            assert "UpdateSecretVersionStage" not in str(function["Properties"]["Policies"])
+    for name in VERIFIERS:
+        assert "SigningKeys" not in str(FUNCTIONS[name]["Properties"]), name

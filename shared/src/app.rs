@@ -8,10 +8,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::cache::{Admission, Cache, Route};
-use crate::config::{self, Config, ConfigError, SecretSource};
+use crate::config::{self, Config, ConfigError, KeyUse, SecretSource};
 use crate::session::Lifetimes;
 use crate::store::DynamoUserStore;
-use crate::token::TokenService;
+use crate::token::{TokenKeys, TokenService};
 use crate::{http, ApiError};
 
 pub struct App<S = DynamoUserStore> {
@@ -21,14 +21,13 @@ pub struct App<S = DynamoUserStore> {
     pub lifetimes: Lifetimes,
 }
 
-/// What a function gets ready during init, while it waits for its signing key.
+/// What a function gets ready during init, while it waits for its signing keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Warmup {
     /// Sign-up and sign-in read DynamoDB and run argon2 on every request: while init waits on
-    /// Secrets Manager anyway, it opens the DynamoDB connection (TCP and TLS handshakes) and
-    /// runs the function's own preparation (argon2's working memory, zxcvbn's dictionaries),
-    /// so the first request pays for none of it. Local runs (`JWT_SECRET`) have no such wait
-    /// and skip it, as does `INIT_WARMUP=off`.
+    /// Secrets Manager anyway (the key set), it opens the DynamoDB connection (TCP and TLS
+    /// handshakes) and runs the function's own preparation (argon2's working memory, zxcvbn's
+    /// dictionaries), so the first request pays for none of it. `INIT_WARMUP=off` skips it.
     Credentials,
     /// The others read DynamoDB at most once a request, some only when Redis does not know
     /// the session; none hashes.
@@ -41,8 +40,8 @@ const WARMUP_LIMIT: Duration = Duration::from_secs(1);
 impl App {
     /// Reads the configuration and builds the clients. Redis is not contacted here, nor
     /// DynamoDB bar the warm-up above: the first request opens each connection.
-    pub async fn from_env(warmup: Warmup) -> Result<Self, ConfigError> {
-        Self::from_env_with(warmup, std::future::ready(())).await
+    pub async fn from_env(warmup: Warmup, uses: KeyUse) -> Result<Self, ConfigError> {
+        Self::from_env_with(warmup, uses, std::future::ready(())).await
     }
 
     /// [`Self::from_env`], and `also` run alongside the warm-up when there is one: sign-in
@@ -51,25 +50,38 @@ impl App {
     /// A future rather than a [`Warmup`] variant, so the other functions link neither.
     pub async fn from_env_with(
         warmup: Warmup,
+        uses: KeyUse,
         also: impl Future<Output = ()>,
     ) -> Result<Self, ConfigError> {
         let aws = config::aws()?;
-        let source = SecretSource::from_env()?;
-        let warm = warmup == Warmup::Credentials && source.is_remote() && config::warmup_enabled()?;
+        let source = match uses {
+            KeyUse::Sign => Some(SecretSource::from_env()?),
+            KeyUse::Verify => None,
+        };
+        let warm = warmup == Warmup::Credentials && config::warmup_enabled()?;
         let client = config::dynamodb(&aws);
         let warming = async {
             if warm {
                 tokio::join!(DynamoUserStore::warm(&client, WARMUP_LIMIT), also);
             }
         };
-        let (config, ()) = tokio::join!(Config::from_env(&aws, source), warming);
+        let (config, documents, ()) = tokio::join!(
+            Config::from_env(&aws, source),
+            config::key_documents(&aws, uses),
+            warming
+        );
         let config = config?;
-        Self::new(DynamoUserStore::new(client, &config.table_name), &config)
+        let keys = config::token_keys(documents?, config.refresh.as_ref())?;
+        Self::new(
+            DynamoUserStore::new(client, &config.table_name),
+            &config,
+            keys,
+        )
     }
 }
 
 impl<S> App<S> {
-    pub fn new(store: S, config: &Config) -> Result<Self, ConfigError> {
+    pub fn new(store: S, config: &Config, keys: TokenKeys) -> Result<Self, ConfigError> {
         let cache =
             Cache::connect_lazily(&config.redis_url, config.cache.clone()).map_err(|err| {
                 ConfigError::Invalid {
@@ -80,7 +92,7 @@ impl<S> App<S> {
         Ok(Self {
             store,
             cache,
-            tokens: TokenService::new(&config.tokens),
+            tokens: TokenService::new(&config.tokens, keys),
             lifetimes: config.sessions,
         })
     }

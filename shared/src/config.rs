@@ -1,5 +1,6 @@
 //! Configuration, read once at init from the environment. A function with a missing or weak
-//! secret refuses to start rather than serve tokens anyone could forge.
+//! secret, or a signing function whose key set cannot be read, refuses to start rather than
+//! serve tokens it could not stand behind.
 
 use std::time::Duration;
 
@@ -11,11 +12,16 @@ use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
 use crate::cache::{CacheSettings, RateLimit};
 use crate::lockout::{LockPolicy, Lockout};
-use crate::session::Lifetimes;
+use crate::session::{Lifetimes, RefreshKeys};
+use crate::token::document::KeyDocument;
+use crate::token::jwks::PublishedKeys;
+use crate::token::keyset::KeySet;
+use crate::token::TokenKeys;
 
 mod trust;
 
-/// HS256 keys shorter than the hash output make brute force cheaper than it should be.
+/// Refresh tokens are sealed with HMAC-SHA256: a key shorter than the hash output makes brute
+/// force cheaper than it should be.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Access tokens live 15 minutes: refresh tokens keep the session, so a stolen access token
 /// is useful only briefly.
@@ -26,16 +32,21 @@ pub const MAX_TTL_SECONDS: u64 = 86_400;
 /// The longest a session may be configured to last: a year.
 pub const MAX_SESSION_SECONDS: u64 = 365 * 86_400;
 pub const DEFAULT_ISSUER: &str = "rust-auth-api";
+/// The `aud` of every access token, and what verifiers (API Gateway's JWT authorizer among
+/// them) require.
+pub const DEFAULT_AUDIENCE: &str = "rust-auth-api";
+/// The `scope` claim: what a JWT authorizer's route scopes are matched against.
+pub const DEFAULT_SCOPE: &str = "openid profile email";
 
-/// The JWT signing key: the raw UTF-8 bytes of `JWT_SECRET` (or of the Secrets Manager
-/// secret). Never printed.
-pub struct JwtSecret(pub(crate) Vec<u8>);
+/// The key refresh tokens are sealed with: the raw UTF-8 bytes of `REFRESH_SECRET` (or of the
+/// Secrets Manager secret). Only the signing functions hold it. Never printed.
+pub struct RefreshSecret(pub(crate) Vec<u8>);
 
-impl JwtSecret {
+impl RefreshSecret {
     pub fn new(bytes: Vec<u8>) -> Result<Self, ConfigError> {
         if bytes.len() < MIN_SECRET_BYTES {
             return Err(ConfigError::Invalid {
-                name: "JWT_SECRET",
+                name: "REFRESH_SECRET",
                 reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
             });
         }
@@ -43,22 +54,35 @@ impl JwtSecret {
     }
 }
 
-impl std::fmt::Debug for JwtSecret {
+impl std::fmt::Debug for RefreshSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JwtSecret(<redacted>)")
+        f.write_str("RefreshSecret(<redacted>)")
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TokenSettings {
-    pub secret: JwtSecret,
     pub issuer: String,
+    pub audience: String,
+    pub scope: String,
     pub ttl_seconds: u64,
+}
+
+/// What a function does with tokens, and so which key material it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// Sign-up, sign-in, refresh: the private key set (`SIGNING_KEYS_ARN`, read at init) and
+    /// the refresh-token key (`REFRESH_SECRET` or `REFRESH_SECRET_ARN`).
+    Sign,
+    /// The others: the published keys only (`PUBLIC_KEYS_ARN`, read on the first token).
+    Verify,
 }
 
 pub struct Config {
     pub table_name: String,
     pub tokens: TokenSettings,
+    /// The signing functions' refresh-token key; `None` in the others.
+    pub refresh: Option<RefreshSecret>,
     /// `redis://` locally, `rediss://` (TLS) to ElastiCache.
     pub redis_url: String,
     pub cache: CacheSettings,
@@ -71,6 +95,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("table_name", &self.table_name)
             .field("tokens", &self.tokens)
+            .field("refresh", &self.refresh)
             .field("redis_url", &"<redacted>")
             .field("cache", &self.cache)
             .field("sessions", &self.sessions)
@@ -84,35 +109,37 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{name} {reason}")]
     Invalid { name: &'static str, reason: String },
-    #[error("could not read the JWT secret from Secrets Manager")]
+    #[error("could not read the refresh-token secret from Secrets Manager")]
     SecretFetch(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("could not load the signing keys")]
+    Keys(#[source] crate::token::document::DocumentError),
 }
 
-/// Where the JWT signing key comes from.
+/// Where the refresh-token key comes from.
 #[derive(Debug)]
 pub enum SecretSource {
-    /// `JWT_SECRET`, as is (local runs).
-    Env(JwtSecretText),
-    /// `JWT_SECRET_ARN`, read from Secrets Manager at init (the deployed stack).
+    /// `REFRESH_SECRET`, as is (local runs).
+    Env(SecretText),
+    /// `REFRESH_SECRET_ARN`, read from Secrets Manager at init (the deployed stack).
     SecretsManager { arn: String },
 }
 
 /// The key's text from the environment; never printed.
-pub struct JwtSecretText(String);
+pub struct SecretText(String);
 
-impl std::fmt::Debug for JwtSecretText {
+impl std::fmt::Debug for SecretText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JwtSecretText(<redacted>)")
+        f.write_str("SecretText(<redacted>)")
     }
 }
 
 impl SecretSource {
-    /// `JWT_SECRET` wins over `JWT_SECRET_ARN`; one of them must be set.
+    /// `REFRESH_SECRET` wins over `REFRESH_SECRET_ARN`; one of them must be set.
     pub fn from_env() -> Result<Self, ConfigError> {
-        match (env_var("JWT_SECRET"), env_var("JWT_SECRET_ARN")) {
-            (Some(secret), _) => Ok(Self::Env(JwtSecretText(secret))),
+        match (env_var("REFRESH_SECRET"), env_var("REFRESH_SECRET_ARN")) {
+            (Some(secret), _) => Ok(Self::Env(SecretText(secret))),
             (None, Some(arn)) => Ok(Self::SecretsManager { arn }),
-            (None, None) => Err(ConfigError::Missing("JWT_SECRET or JWT_SECRET_ARN")),
+            (None, None) => Err(ConfigError::Missing("REFRESH_SECRET or REFRESH_SECRET_ARN")),
         }
     }
 
@@ -123,20 +150,24 @@ impl SecretSource {
 }
 
 impl Config {
-    /// Reads the environment, with the key from `source` (fetched from Secrets Manager when
-    /// it is remote).
-    pub async fn from_env(aws: &SdkConfig, source: SecretSource) -> Result<Self, ConfigError> {
+    /// Reads the environment, with the refresh-token key from `source` when there is one
+    /// (fetched from Secrets Manager when it is remote).
+    pub async fn from_env(
+        aws: &SdkConfig,
+        source: Option<SecretSource>,
+    ) -> Result<Self, ConfigError> {
         let secret = match source {
-            SecretSource::Env(JwtSecretText(secret)) => secret,
-            SecretSource::SecretsManager { arn } => fetch_secret(aws, &arn).await?,
+            None => None,
+            Some(SecretSource::Env(SecretText(secret))) => Some(secret),
+            Some(SecretSource::SecretsManager { arn }) => Some(fetch_secret(aws, &arn).await?),
         };
-        Self::from_vars(env_var, secret.into_bytes())
+        Self::from_vars(env_var, secret.map(String::into_bytes))
     }
 
     /// The pure part of [`Config::from_env`], separate so tests need no environment.
     pub fn from_vars(
         var: impl Fn(&str) -> Option<String>,
-        secret: Vec<u8>,
+        secret: Option<Vec<u8>>,
     ) -> Result<Self, ConfigError> {
         let table_name = var("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
         let ttl_seconds = number(
@@ -182,9 +213,11 @@ impl Config {
             redis_url,
             cache,
             sessions,
+            refresh: secret.map(RefreshSecret::new).transpose()?,
             tokens: TokenSettings {
-                secret: JwtSecret::new(secret)?,
                 issuer: var("TOKEN_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
+                audience: var("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+                scope: var("TOKEN_SCOPE").unwrap_or_else(|| DEFAULT_SCOPE.to_owned()),
                 ttl_seconds,
             },
         })
@@ -298,6 +331,54 @@ async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError>
     output
         .secret_string
         .ok_or_else(|| ConfigError::SecretFetch("the secret has no string value".into()))
+}
+
+/// A function's key documents, as [`KeyUse`] says: for signing, the key set named by
+/// `SIGNING_KEYS_ARN`, read and parsed now (init pays for it, not a request); for verifying,
+/// the published keys named by `PUBLIC_KEYS_ARN`, read when the first token arrives, so init
+/// waits on nothing.
+pub enum KeyDocuments {
+    Sign(KeyDocument<KeySet>),
+    Verify(KeyDocument<PublishedKeys>),
+}
+
+pub async fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments, ConfigError> {
+    match uses {
+        KeyUse::Sign => {
+            let arn =
+                env_var("SIGNING_KEYS_ARN").ok_or(ConfigError::Missing("SIGNING_KEYS_ARN"))?;
+            let keys = KeyDocument::secret(secrets_manager(aws), arn, |text| {
+                KeySet::parse(text).map_err(|err| err.to_string())
+            });
+            keys.current().await.map_err(ConfigError::Keys)?;
+            Ok(KeyDocuments::Sign(keys))
+        }
+        KeyUse::Verify => {
+            let arn = env_var("PUBLIC_KEYS_ARN").ok_or(ConfigError::Missing("PUBLIC_KEYS_ARN"))?;
+            Ok(KeyDocuments::Verify(KeyDocument::secret(
+                secrets_manager(aws),
+                arn,
+                |text| PublishedKeys::parse(text).map_err(|err| err.to_string()),
+            )))
+        }
+    }
+}
+
+/// The token keys from `documents` and, for signing, the refresh-token key `refresh`.
+pub fn token_keys(
+    documents: KeyDocuments,
+    refresh: Option<&RefreshSecret>,
+) -> Result<TokenKeys, ConfigError> {
+    match (documents, refresh) {
+        (KeyDocuments::Verify(keys), _) => Ok(TokenKeys::Verify(keys)),
+        (KeyDocuments::Sign(keys), Some(RefreshSecret(secret))) => Ok(TokenKeys::Sign {
+            keys,
+            refresh: RefreshKeys::derive(secret),
+        }),
+        (KeyDocuments::Sign(_), None) => {
+            Err(ConfigError::Missing("REFRESH_SECRET or REFRESH_SECRET_ARN"))
+        }
+    }
 }
 
 /// The AWS SDK configuration every client is built from: standard retries with back-off for
@@ -429,7 +510,7 @@ mod tests {
                 "{account}/{address}: {err:?}"
             );
             // Only sign-in reads the locks: a setting it refuses stops no other function.
-            assert!(Config::from_vars(vars(&with(&refused)), SECRET.to_vec()).is_ok());
+            assert!(Config::from_vars(vars(&with(&refused)), Some(SECRET.to_vec())).is_ok());
         }
     }
 
@@ -453,7 +534,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let config = Config::from_vars(vars(REQUIRED), SECRET.to_vec()).unwrap();
+        let config = Config::from_vars(vars(REQUIRED), Some(SECRET.to_vec())).unwrap();
         assert_eq!(config.table_name, "users");
         assert_eq!(config.redis_url, "redis://127.0.0.1:6379");
         assert_eq!(config.cache.profile_ttl_seconds, 300);
@@ -468,17 +549,19 @@ mod tests {
 
     #[test]
     fn refuses_short_secrets_and_bad_ttls() {
-        let short = Config::from_vars(vars(REQUIRED), vec![b'x'; 31]);
+        let short = Config::from_vars(vars(REQUIRED), Some(vec![b'x'; 31]));
         assert!(matches!(
             short,
             Err(ConfigError::Invalid {
-                name: "JWT_SECRET",
+                name: "REFRESH_SECRET",
                 ..
             })
         ));
         for ttl in ["0", "59", "-5", "abc", "86401"] {
-            let result =
-                Config::from_vars(vars(&with(&[("TOKEN_TTL_SECONDS", ttl)])), SECRET.to_vec());
+            let result = Config::from_vars(
+                vars(&with(&[("TOKEN_TTL_SECONDS", ttl)])),
+                Some(SECRET.to_vec()),
+            );
             assert!(result.is_err(), "{ttl}");
         }
         for (name, value) in [
@@ -489,15 +572,15 @@ mod tests {
             ("SESSION_MAX_SECONDS", "31536001"),
             ("REFRESH_REUSE_GRACE_SECONDS", "301"),
         ] {
-            let result = Config::from_vars(vars(&with(&[(name, value)])), SECRET.to_vec());
+            let result = Config::from_vars(vars(&with(&[(name, value)])), Some(SECRET.to_vec()));
             assert!(result.is_err(), "{name}={value}");
         }
         assert!(matches!(
-            Config::from_vars(vars(&[("TABLE_NAME", "t")]), SECRET.to_vec()),
+            Config::from_vars(vars(&[("TABLE_NAME", "t")]), Some(SECRET.to_vec())),
             Err(ConfigError::Missing("REDIS_URL"))
         ));
         assert!(matches!(
-            Config::from_vars(vars(&[]), SECRET.to_vec()),
+            Config::from_vars(vars(&[]), Some(SECRET.to_vec())),
             Err(ConfigError::Missing("TABLE_NAME"))
         ));
     }
@@ -505,7 +588,7 @@ mod tests {
     #[test]
     fn secrets_are_not_printed() {
         let with_password = [("REDIS_URL", "rediss://app:hunter2hunter2@cache:6379")];
-        let config = Config::from_vars(vars(&with(&with_password)), SECRET.to_vec()).unwrap();
+        let config = Config::from_vars(vars(&with(&with_password)), Some(SECRET.to_vec())).unwrap();
         let printed = format!("{config:?}");
         assert!(!printed.contains("0123456789abcdef"));
         assert!(!printed.contains("hunter2hunter2"));

@@ -2,22 +2,23 @@
 
 use std::future::Future;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, KeyUse};
 use crate::error::ErrorChain;
 use crate::{App, Warmup};
 
 /// Logging first, so a refused configuration is reported as one clear log line.
-pub async fn init(warmup: Warmup) -> Result<App, lambda_http::Error> {
-    init_with(warmup, std::future::ready(())).await
+pub async fn init(warmup: Warmup, uses: KeyUse) -> Result<App, lambda_http::Error> {
+    init_with(warmup, uses, std::future::ready(())).await
 }
 
 /// [`init`], with `also` run during the init warm-up ([`App::from_env_with`]).
 pub async fn init_with(
     warmup: Warmup,
+    uses: KeyUse,
     also: impl Future<Output = ()>,
 ) -> Result<App, lambda_http::Error> {
     init_logging();
-    Ok(App::from_env_with(warmup, also)
+    Ok(App::from_env_with(warmup, uses, also)
         .await
         .inspect_err(refused)?)
 }

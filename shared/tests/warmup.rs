@@ -1,15 +1,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 //! Sign-up and sign-in open their DynamoDB connection (and put argon2's memory in place)
-//! during init while the signing key is fetched from Secrets Manager, and the first request
+//! during init while the signing keys are fetched from Secrets Manager, and the first request
 //! reuses the connection; sign-up also loads the strength dictionaries. Nothing else warms
-//! up, and a DynamoDB that does not answer holds init for a bounded time only. Counts the
+//! up, a function that only verifies reads no secret at init, and a DynamoDB that does not
+//! answer holds init for a bounded time only. Counts the
 //! connections through a proxy in front of moto. Its own test binary: it sets process-wide
 //! variables.
 
 use std::time::{Duration, Instant};
 
-use shared::config;
+use shared::config::{self, ConfigError, KeyUse};
 use shared::domain::{Password, UserId};
 use shared::password::PasswordHasher;
 use shared::store::UserStore;
@@ -21,12 +22,12 @@ fn set(name: &str, value: &str) {
     std::env::set_var(name, value);
 }
 
-async fn store_secret() -> String {
+async fn store_secret(value: &str) -> String {
     let aws = config::aws().unwrap();
     config::secrets_manager(&aws)
         .create_secret()
         .name(format!("warmup-{}", uuid::Uuid::new_v4()))
-        .secret_string("w".repeat(48))
+        .secret_string(value)
         .send()
         .await
         .unwrap()
@@ -55,11 +56,32 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     ] {
         set(name, value);
     }
-    set("JWT_SECRET_ARN", &store_secret().await);
+    set("REFRESH_SECRET_ARN", &store_secret(&"w".repeat(48)).await);
+    let keys =
+        testkit::stored_set(&[(shared::token::keyset::Role::Active, testkit::test_key_pem())]);
+    set("SIGNING_KEYS_ARN", &store_secret(&keys).await);
+
+    // A verifier: no secret read, no connection, and it starts without one.
+    set(
+        "PUBLIC_KEYS_ARN",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:none",
+    );
+    set("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:1");
+    App::from_env(Warmup::Nothing, KeyUse::Verify)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            App::from_env(Warmup::Nothing, KeyUse::Sign).await.err(),
+            Some(ConfigError::SecretFetch(_) | ConfigError::Keys(_))
+        ),
+        "a signer without its keys does not start"
+    );
+    set("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.as_str());
 
     // Sign-in: the DynamoDB connection and argon2's memory.
     let hasher = PasswordHasher::new();
-    let app = App::from_env_with(Warmup::Credentials, hasher.prepare())
+    let app = App::from_env_with(Warmup::Credentials, KeyUse::Sign, hasher.prepare())
         .await
         .unwrap();
     assert_eq!(proxy.connections(), 1, "opened during init");
@@ -72,40 +94,26 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     assert_eq!(proxy.connections(), 1, "the first request reused it");
 
     let hasher = PasswordHasher::new();
-    App::from_env_with(Warmup::Nothing, hasher.prepare())
+    App::from_env_with(Warmup::Nothing, KeyUse::Sign, hasher.prepare())
         .await
         .unwrap();
-    assert_eq!(proxy.connections(), 1, "/me and sign-out do not warm up");
+    assert_eq!(proxy.connections(), 1, "refresh does not warm up");
     assert!(!hasher.is_prepared());
 
     set("INIT_WARMUP", "off");
-    App::from_env_with(Warmup::Credentials, sign_up(&hasher))
+    App::from_env_with(Warmup::Credentials, KeyUse::Sign, sign_up(&hasher))
         .await
         .unwrap();
     assert_eq!(proxy.connections(), 1, "switched off");
     assert!(!hasher.is_prepared());
     assert!(!Password::is_strength_check_prepared(), "switched off");
     set("INIT_WARMUP", "sometimes");
-    assert!(App::from_env(Warmup::Credentials).await.is_err());
+    assert!(App::from_env(Warmup::Credentials, KeyUse::Sign)
+        .await
+        .is_err());
     set("INIT_WARMUP", "on");
 
-    set("JWT_SECRET", &"l".repeat(48));
-    App::from_env_with(Warmup::Credentials, sign_up(&hasher))
-        .await
-        .unwrap();
-    assert_eq!(
-        proxy.connections(),
-        1,
-        "no Secrets Manager wait to overlap: no warm-up"
-    );
-    assert!(!hasher.is_prepared());
-    assert!(
-        !Password::is_strength_check_prepared(),
-        "no wait: no warm-up"
-    );
-    std::env::remove_var("JWT_SECRET");
-
-    App::from_env_with(Warmup::Credentials, sign_up(&hasher))
+    App::from_env_with(Warmup::Credentials, KeyUse::Sign, sign_up(&hasher))
         .await
         .unwrap();
     assert_eq!(proxy.connections(), 2, "sign-up warms DynamoDB up too");
@@ -118,7 +126,9 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     // DynamoDB swallowing everything: init still ends, about a second later.
     proxy.set(Fault::Blackhole);
     let started = Instant::now();
-    App::from_env(Warmup::Credentials).await.unwrap();
+    App::from_env(Warmup::Credentials, KeyUse::Sign)
+        .await
+        .unwrap();
     let took = started.elapsed();
     assert_eq!(proxy.connections(), 3, "it did try");
     assert!(took < Duration::from_millis(1500), "init held {took:?}");

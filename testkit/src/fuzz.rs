@@ -73,20 +73,21 @@ fn assert_client_error(err: &ApiError, codes: &[u16]) {
 /// key: no mutation of it (re-encoding, padding, header or claim changes) verifies.
 /// Returns whether the token was accepted.
 pub fn verify_token(data: &[u8]) -> bool {
+    check_token(tokens(), genuine_token(), data)
+}
+
+/// [`verify_token`] against any verifier and the one token it must accept.
+pub fn check_token(tokens: &TokenService, genuine: &str, data: &[u8]) -> bool {
     let Ok(header) = HeaderValue::from_bytes(data) else {
         return false;
     };
     let mut request = Request::new(Body::Empty);
     request.headers_mut().insert(AUTHORIZATION, header);
-    let outcome = http::bearer_token(&request).and_then(|token| tokens().verify(token));
+    let outcome = http::bearer_token(&request).and_then(|token| block_on(tokens.verify(token)));
     match outcome {
         Ok(_) => {
             let token = http::bearer_token(&request).unwrap();
-            assert_eq!(
-                token,
-                genuine_token(),
-                "a token the key never signed verified"
-            );
+            assert_eq!(token, genuine, "a token the key never signed verified");
             true
         }
         Err(err) => {
@@ -99,29 +100,33 @@ pub fn verify_token(data: &[u8]) -> bool {
 
 fn tokens() -> &'static TokenService {
     static TOKENS: OnceLock<TokenService> = OnceLock::new();
-    TOKENS.get_or_init(|| TokenService::new(&crate::config("fuzz", "redis://unused", &[]).tokens))
-}
-
-/// A well-formed token signed with the test key, valid until 2100; the seed the fuzzer mutates.
-pub fn genuine_token() -> &'static str {
-    static TOKEN: OnceLock<String> = OnceLock::new();
-    TOKEN.get_or_init(|| {
-        crate::sign_raw(
-            &serde_json::json!({"alg": "HS256", "typ": "at+jwt"}),
-            &serde_json::json!({
-                "sub": "6f1c1a52-7d3e-4c55-9d2e-0b8a3c1f2e11",
-                "email": "hello@world.com",
-                "firstName": "Hello",
-                "lastName": "World",
-                "iat": 1_700_000_000,
-                "exp": 4_102_444_800i64,
-                "iss": "testkit",
-                "jti": "0b8a3c1f2e114c559d2e6f1c1a527d3e",
-                "sid": "4c559d2e0b8a3c1f2e116f1c1a527d3e",
-            }),
-            crate::TEST_SECRET.as_bytes(),
+    TOKENS.get_or_init(|| {
+        let published =
+            shared::token::jwks::PublishedKeys::parse(include_str!("../fixtures/fuzz-jwks.json"))
+                .expect("the committed JWKS parses");
+        TokenService::new(
+            &crate::config("fuzz", "redis://unused", &[]).tokens,
+            crate::verify_keys(published),
         )
     })
+}
+
+/// Runs a future whose keys are fixed (nothing to wait for) to its end.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+        })
+        .block_on(future)
+}
+
+/// A token signed, once, by the key of the committed `fixtures/fuzz-jwks.json`, valid until
+/// 2100; the seed the fuzzer mutates. Only the public half of that key was kept.
+pub fn genuine_token() -> &'static str {
+    include_str!("../fixtures/fuzz-token.txt").trim_end()
 }
 
 /// Any bytes as the published key set (the JWKS document verifiers and `/.well-known/jwks.json`

@@ -11,6 +11,7 @@ pub mod redis;
 pub mod tls;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use lambda_http::http::header::{HeaderName, HeaderValue};
 use lambda_http::{Body, Request, Response};
@@ -19,10 +20,17 @@ use shared::domain::{Email, Password, PersonName, Timestamp, User, UserId};
 use shared::lockout::Lockout;
 use shared::password::PasswordHasher;
 use shared::session::ClientInfo;
+use shared::session::RefreshKeys;
 use shared::store::{DynamoUserStore, SessionStore, UserStore};
+use shared::token::document::KeyDocument;
+use shared::token::jwks::PublishedKeys;
+use shared::token::keyset::{KeySet, Role, StoredKey, StoredSet};
+use shared::token::rs256::SigningKey;
+use shared::token::TokenKeys;
 use shared::App;
 
-pub const TEST_SECRET: &str = "testkit-secret-that-is-long-enough-for-hs256";
+/// The refresh-token key of every test app.
+pub const TEST_SECRET: &str = "testkit-refresh-secret-that-is-long-enough";
 
 /// The repository root (where `events/` and `template.yaml` live).
 pub fn root() -> PathBuf {
@@ -47,9 +55,49 @@ pub fn config(table: &str, redis_url: &str, overrides: &[(&str, &str)]) -> Confi
     vars.retain(|_, v| !v.is_empty());
     Config::from_vars(
         move |name| vars.get(name).cloned(),
-        TEST_SECRET.as_bytes().to_vec(),
+        Some(TEST_SECRET.as_bytes().to_vec()),
     )
     .unwrap()
+}
+
+/// The test signing key, made once per test process (`openssl genpkey`: no private key is
+/// kept in the repository).
+pub fn test_key_pem() -> &'static str {
+    static PEM: OnceLock<String> = OnceLock::new();
+    PEM.get_or_init(|| rsa_private_key(2048))
+}
+
+/// The stored key set of `pems`, the first active, the others `role`s as given.
+pub fn stored_set(keys: &[(Role, &str)]) -> String {
+    serde_json::to_string(&StoredSet {
+        keys: keys
+            .iter()
+            .map(|(role, pem)| StoredKey {
+                role: *role,
+                created: 1_700_000_000,
+                pem: (*pem).to_owned(),
+            })
+            .collect(),
+    })
+    .unwrap()
+}
+
+/// The test key set: one active key, [`test_key_pem`].
+pub fn test_key_set() -> KeySet {
+    KeySet::parse(&stored_set(&[(Role::Active, test_key_pem())])).unwrap()
+}
+
+/// What every test app signs and verifies with: the test key set and [`TEST_SECRET`].
+pub fn token_keys() -> TokenKeys {
+    TokenKeys::Sign {
+        keys: KeyDocument::fixed(test_key_set()),
+        refresh: RefreshKeys::derive(TEST_SECRET.as_bytes()),
+    }
+}
+
+/// Verification only, against `published`: what `/me` and the other verifiers hold.
+pub fn verify_keys(published: PublishedKeys) -> TokenKeys {
+    TokenKeys::Verify(KeyDocument::fixed(published))
 }
 
 /// Sign-in's locks under `overrides`, as [`config`] reads the rest.
@@ -90,7 +138,12 @@ pub async fn env_with(redis_url: &str, overrides: &[(&str, &str)]) -> TestEnv {
     let (client, table) = moto::fresh_table().await;
     let config = config(&table, redis_url, overrides);
     TestEnv {
-        app: App::new(DynamoUserStore::new(client.clone(), &table), &config).unwrap(),
+        app: App::new(
+            DynamoUserStore::new(client.clone(), &table),
+            &config,
+            token_keys(),
+        )
+        .unwrap(),
         hasher: PasswordHasher::new(),
         lockout: lockout(overrides),
         client,
@@ -121,7 +174,7 @@ pub async fn env_with_faults_and(overrides: &[(&str, &str)]) -> FaultyEnv {
     let store = DynamoUserStore::new(moto::production_client(&dynamodb.url("http")).await, &table);
     FaultyEnv {
         env: TestEnv {
-            app: App::new(store, &config).unwrap(),
+            app: App::new(store, &config, token_keys()).unwrap(),
             hasher: PasswordHasher::new(),
             lockout: lockout(overrides),
             client,
@@ -205,7 +258,10 @@ impl TestEnv {
             .hash(Password::for_signin(password).unwrap())
             .await
             .unwrap();
-        let opening = self.app.new_session(user.id, ClientInfo::default());
+        let opening = self
+            .app
+            .new_session(user.id, ClientInfo::default())
+            .unwrap();
         self.app
             .store
             .create(&user, &digest, opening.new_session())
@@ -264,16 +320,36 @@ pub fn user(email: &str) -> User {
     }
 }
 
-/// Signs arbitrary claims with the test key (HS256, `typ: at+jwt`), for expiry and claim tests.
+/// Signs arbitrary claims with the test key as our tokens are signed (RS256, `typ: at+jwt`,
+/// its kid), for expiry and claim tests; `aud` is the default audience unless `claims` say.
 pub fn forge_token(claims: &serde_json::Value) -> String {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.typ = Some("at+jwt".to_owned());
-    jsonwebtoken::encode(
-        &header,
-        claims,
-        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    let mut claims = claims.clone();
+    if let Some(object) = claims.as_object_mut() {
+        object
+            .entry("aud")
+            .or_insert(shared::config::DEFAULT_AUDIENCE.into());
+    }
+    let key = test_signing_key();
+    sign_rs256(
+        &serde_json::json!({"alg": "RS256", "typ": "at+jwt", "kid": key.kid()}),
+        &claims,
+        key,
     )
-    .unwrap()
+}
+
+/// The active key of [`test_key_set`], parsed once.
+pub fn test_signing_key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::from_pkcs8_pem(test_key_pem()).unwrap())
+}
+
+/// Signs `claims` under any `header` with `key` (RS256), for tokens we would never issue.
+pub fn sign_rs256(
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+    key: &SigningKey,
+) -> String {
+    shared::token::rs256::compact(key, header, claims).unwrap()
 }
 
 /// Seconds since the epoch, for forged claims.
@@ -354,7 +430,7 @@ async fn unreachable_app_on(redis_url: &str) -> App<DynamoUserStore> {
     let dead = format!("http://127.0.0.1:{}", moto::free_port());
     let client = moto::client(&dead).await;
     let config = config("users", redis_url, &[]);
-    App::new(DynamoUserStore::new(client, "users"), &config).unwrap()
+    App::new(DynamoUserStore::new(client, "users"), &config, token_keys()).unwrap()
 }
 
 /// Loads `events/<name>.json` after letting `edit` change the raw event, for what the
@@ -397,8 +473,9 @@ pub async fn app_without_backends() -> App<DynamoUserStore> {
     unreachable_app_on(&format!("redis://127.0.0.1:{}", moto::free_port())).await
 }
 
-/// Signs `claims` under `header` with `key`, HS256, by hand: for tokens a library would
-/// refuse to produce.
+/// Signs `claims` under `header` with `key`, HS256, by hand: for the algorithm-confusion
+/// attack (an HS256 token whose secret is a published RSA key) and other tokens a library
+/// would refuse to produce.
 pub fn sign_raw(header: &serde_json::Value, claims: &serde_json::Value, key: &[u8]) -> String {
     use base64::Engine as _;
     use hmac::Mac as _;
@@ -411,4 +488,14 @@ pub fn sign_raw(header: &serde_json::Value, claims: &serde_json::Value, key: &[u
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
     mac.update(input.as_bytes());
     format!("{input}.{}", b64.encode(mac.finalize().into_bytes()))
+}
+
+/// The claims of `token`, read without checking it: for tests that checked it already.
+pub fn claims_of(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }

@@ -61,13 +61,27 @@ fn the_token_property_can_fail() {
         format!("Bearer {genuine}x").as_bytes()
     ));
     // Signed with the same key but not the genuine token: it verifies, so the property fails.
-    let impostor = testkit::sign_raw(
-        &serde_json::json!({"alg": "HS256", "typ": "at+jwt"}),
-        &serde_json::json!({"sub": "6f1c1a52-7d3e-4c55-9d2e-0b8a3c1f2e11", "iat": 1, "exp": 4_102_444_800i64,
-                            "iss": "testkit", "jti": "j", "sid": "4c559d2e0b8a3c1f2e116f1c1a527d3e"}),
-        testkit::TEST_SECRET.as_bytes(),
+    // (The committed key's private half was never kept: the test key stands in for it.)
+    let published = testkit::test_key_set().published().clone();
+    let tokens = shared::token::TokenService::new(
+        &testkit::config("fuzz", "redis://unused", &[]).tokens,
+        testkit::verify_keys(published),
     );
-    let caught = std::panic::catch_unwind(|| testkit::fuzz::verify_token(impostor.as_bytes()));
+    let claims = |jti: &str| {
+        serde_json::json!({"sub": "6f1c1a52-7d3e-4c55-9d2e-0b8a3c1f2e11", "iat": 1,
+                           "exp": 4_102_444_800i64, "iss": "testkit", "jti": jti,
+                           "sid": "4c559d2e0b8a3c1f2e116f1c1a527d3e"})
+    };
+    let genuine = testkit::forge_token(&claims("a"));
+    assert!(testkit::fuzz::check_token(
+        &tokens,
+        &genuine,
+        genuine.as_bytes()
+    ));
+    let impostor = testkit::forge_token(&claims("b"));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        testkit::fuzz::check_token(&tokens, &genuine, impostor.as_bytes())
+    }));
     assert!(
         caught.is_err(),
         "a validly signed but different token must trip the property"

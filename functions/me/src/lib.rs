@@ -24,7 +24,7 @@ async fn me<S: UserStore + SessionStore>(
     app: &App<S>,
     request: &Request,
 ) -> Result<Profile, ApiError> {
-    let claims = app.tokens.verify(http::bearer_token(request)?)?;
+    let claims = app.tokens.verify(http::bearer_token(request)?).await?;
     let (Some(id), Some(session)) = (claims.user_id(), claims.session_id()) else {
         return Err(ApiError::InvalidSession);
     };

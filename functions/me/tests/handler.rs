@@ -44,7 +44,7 @@ async fn bad_tokens_and_unknown_sessions_are_an_invalid_session() {
     let env = env().await;
     let user = env.seed_user("hello@world.com", PASSWORD).await;
     let live = env.token_for(&user).await;
-    let live_sid = env.app.tokens.verify(&live).unwrap().sid;
+    let live_sid = env.app.tokens.verify(&live).await.unwrap().sid;
     let now = now_unix();
     let claims = |sub: String, exp: i64, iss: &str, sid: &str| j!({"sub": sub, "iat": now - 10, "exp": exp, "iss": iss, "sid": sid, "jti": "t"});
     let id = user.id.to_string();
@@ -145,7 +145,14 @@ async fn after_a_flush_live_sessions_live_on_and_ended_ones_stay_ended() {
     let other = env.seed_user("everywhere@world.com", PASSWORD).await;
     let (live, ended) = (env.token_for(&user).await, env.token_for(&user).await);
     let everywhere = env.token_for(&other).await;
-    let session = env.app.tokens.verify(&ended).unwrap().session_id().unwrap();
+    let session = env
+        .app
+        .tokens
+        .verify(&ended)
+        .await
+        .unwrap()
+        .session_id()
+        .unwrap();
     env.end_session(user.id, &session).await;
     env.end_all_sessions(other.id).await;
     for _ in 0..2 {
@@ -180,9 +187,16 @@ async fn hostile_tokens_are_refused_before_any_store_is_asked() {
     let now = now_unix();
     let good = |exp: i64| {
         j!({"sub": UserId::random().to_string(), "iat": now - 10, "exp": exp,
-            "iss": "testkit", "sid": SessionId::random().as_str(), "jti": "a"})
+            "iss": "testkit", "aud": "rust-auth-api", "sid": SessionId::random().as_str(),
+            "jti": "a"})
     };
-    let key = testkit::TEST_SECRET.as_bytes();
+    let key = testkit::test_signing_key();
+    let kid = key.kid();
+    let sign = |header: serde_json::Value, claims: serde_json::Value| {
+        testkit::sign_rs256(&header, &claims, key)
+    };
+    // What we publish, as an attacker would use it for an HMAC secret.
+    let jwks = testkit::test_key_set().published().to_json();
     let unsigned = |header: serde_json::Value| {
         format!(
             "{}.{}.",
@@ -196,50 +210,66 @@ async fn hostile_tokens_are_refused_before_any_store_is_asked() {
     future_nbf["nbf"] = j!(now + 300);
     let mut wrong_iss = good(now + 60);
     wrong_iss["iss"] = j!("attacker");
-    let hs256 = j!({"alg": "HS256", "typ": "at+jwt"});
+    let mut wrong_aud = good(now + 60);
+    wrong_aud["aud"] = j!("another-api");
+    let ours = j!({"alg": "RS256", "typ": "at+jwt", "kid": kid});
+    let stranger =
+        shared::token::rs256::SigningKey::from_pkcs8_pem(&testkit::rsa_private_key(2048)).unwrap();
     let attacks: Vec<(&str, String)> = vec![
-        ("alg none", unsigned(j!({"alg": "none", "typ": "JWT"}))),
+        (
+            "alg none",
+            unsigned(j!({"alg": "none", "typ": "at+jwt", "kid": kid})),
+        ),
         ("alg None", unsigned(j!({"alg": "None"}))),
         (
-            "signed with the issuer name",
-            testkit::sign_raw(&hs256, &good(now + 60), b"testkit"),
-        ),
-        (
-            "signed with an empty key",
-            testkit::sign_raw(&hs256, &good(now + 60), b""),
-        ),
-        (
-            "HS512 header",
-            testkit::sign_raw(&j!({"alg": "HS512"}), &good(now + 60), key),
-        ),
-        (
-            "RS256 header",
-            testkit::sign_raw(&j!({"alg": "RS256"}), &good(now + 60), key),
-        ),
-        ("wrong iss", testkit::sign_raw(&hs256, &wrong_iss, key)),
-        ("no exp", testkit::sign_raw(&hs256, &no_exp, key)),
-        (
-            "expired beyond leeway",
-            testkit::sign_raw(&hs256, &good(now - 30), key),
-        ),
-        (
-            "nbf in the future",
-            testkit::sign_raw(&hs256, &future_nbf, key),
-        ),
-        (
-            "junk kid",
+            "HS256 with the published keys as secret (algorithm confusion)",
             testkit::sign_raw(
-                &j!({"alg": "HS256", "kid": "' OR 1=1 --"}),
+                &j!({"alg": "HS256", "typ": "at+jwt", "kid": kid}),
                 &good(now + 60),
-                key,
+                jwks.as_bytes(),
             ),
         ),
         (
-            "jku",
+            "HS256 signed with the issuer name",
             testkit::sign_raw(
-                &j!({"alg": "HS256", "jku": "http://127.0.0.1/k"}),
+                &j!({"alg": "HS256", "typ": "at+jwt"}),
                 &good(now + 60),
-                key,
+                b"testkit",
+            ),
+        ),
+        (
+            "another key under our kid",
+            testkit::sign_rs256(&ours, &good(now + 60), &stranger),
+        ),
+        (
+            "another key under its own kid",
+            testkit::sign_rs256(
+                &j!({"alg": "RS256", "typ": "at+jwt", "kid": stranger.kid()}),
+                &good(now + 60),
+                &stranger,
+            ),
+        ),
+        ("wrong iss", sign(ours.clone(), wrong_iss)),
+        ("wrong aud", sign(ours.clone(), wrong_aud)),
+        ("no exp", sign(ours.clone(), no_exp)),
+        ("expired beyond leeway", sign(ours.clone(), good(now - 30))),
+        ("nbf in the future", sign(ours.clone(), future_nbf)),
+        (
+            "junk kid",
+            sign(
+                j!({"alg": "RS256", "typ": "at+jwt", "kid": "' OR 1=1 --"}),
+                good(now + 60),
+            ),
+        ),
+        (
+            "no kid",
+            sign(j!({"alg": "RS256", "typ": "at+jwt"}), good(now + 60)),
+        ),
+        (
+            "jku",
+            sign(
+                j!({"alg": "RS256", "typ": "at+jwt", "kid": kid, "jku": "http://127.0.0.1/k"}),
+                good(now + 60),
             ),
         ),
         (
@@ -249,14 +279,17 @@ async fn hostile_tokens_are_refused_before_any_store_is_asked() {
         ("three dots", "...".to_owned()),
         (
             "typ JWT: not an access token",
-            testkit::sign_raw(&j!({"alg": "HS256", "typ": "JWT"}), &good(now + 60), key),
+            sign(
+                j!({"alg": "RS256", "typ": "JWT", "kid": kid}),
+                good(now + 60),
+            ),
         ),
         ("not base64", "%%%.%%%.%%%".to_owned()),
         (
             "claims not JSON",
             format!(
                 "{}.{}.sig",
-                b64.encode(hs256.to_string()),
+                b64.encode(ours.to_string()),
                 b64.encode("nope")
             ),
         ),
@@ -271,6 +304,6 @@ async fn hostile_tokens_are_refused_before_any_store_is_asked() {
         );
     }
     // The same app does reach its (dead) stores for a well-signed token: the test can fail.
-    let sound = testkit::sign_raw(&hs256, &good(now + 60), key);
+    let sound = sign(ours, good(now + 60));
     assert_eq!(json(&me::handle(&app, me_with(&sound)).await).0, 503);
 }

@@ -65,7 +65,7 @@ async fn a_rotation_whose_answer_was_lost_is_answered_with_the_same_successor() 
     let (status, again) = json(&refresh::handle(app, refreshing(&pair.refresh_token)).await);
     assert_eq!(status, 200, "{again}");
     assert_eq!(first["refresh_token"], again["refresh_token"]);
-    let sid = app.tokens.verify(&pair.token).unwrap().sid;
+    let sid = app.tokens.verify(&pair.token).await.unwrap().sid;
     let stored = faulty
         .env
         .items()
@@ -97,7 +97,11 @@ async fn a_partitioned_redis_does_not_stop_refreshes() {
         started.elapsed()
     );
     faulty.redis.set(Fault::None);
-    let claims = app.tokens.verify(body["token"].as_str().unwrap()).unwrap();
+    let claims = app
+        .tokens
+        .verify(body["token"].as_str().unwrap())
+        .await
+        .unwrap();
     assert!(app
         .check_session(claims.user_id().unwrap(), &claims.session_id().unwrap())
         .await

@@ -56,7 +56,7 @@ async fn caller<S: SessionStore>(
     app: &App<S>,
     request: &Request,
 ) -> Result<(UserId, SessionId), ApiError> {
-    let claims = app.tokens.verify(http::bearer_token(request)?)?;
+    let claims = app.tokens.verify(http::bearer_token(request)?).await?;
     let (Some(user), Some(session)) = (claims.user_id(), claims.session_id()) else {
         return Err(ApiError::InvalidSession);
     };

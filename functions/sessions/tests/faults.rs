@@ -29,7 +29,7 @@ async fn a_failing_back_end_is_503_fast_and_a_removal_can_be_retried() {
         faulty.env.pair_for(&user).await,
         faulty.env.pair_for(&user).await,
     );
-    let phone_id = app.tokens.verify(&phone.token).unwrap().sid;
+    let phone_id = app.tokens.verify(&phone.token).await.unwrap().sid;
     for (proxy, fault) in [
         (&faulty.dynamodb, Fault::Blackhole),
         (&faulty.dynamodb, Fault::Reset),
@@ -70,7 +70,7 @@ async fn a_removal_cut_between_redis_and_dynamodb_is_finished_by_its_retry() {
         faulty.env.pair_for(&user).await,
         faulty.env.pair_for(&user).await,
     );
-    let phone_id = app.tokens.verify(&phone.token).unwrap().sid;
+    let phone_id = app.tokens.verify(&phone.token).await.unwrap().sid;
     faulty
         .dynamodb
         .set(Fault::DropResponseTo(b"DynamoDB_20120810.UpdateItem"));

@@ -30,6 +30,7 @@ async fn signs_in_and_moves_last_login_forward() {
             .app
             .tokens
             .verify(body["token"].as_str().unwrap())
+            .await
             .unwrap();
         assert_eq!(claims.user_id(), Some(user.id));
         let stored = env.app.store.get(user.id).await.unwrap().unwrap();
@@ -424,6 +425,7 @@ mod throttling {
             .app
             .tokens
             .verify(body["token"].as_str().unwrap())
+            .await
             .unwrap();
         let lookup = env
             .app
@@ -441,6 +443,7 @@ mod throttling {
             .app
             .tokens
             .verify(during["token"].as_str().unwrap())
+            .await
             .unwrap();
         let (user, session) = (during.user_id().unwrap(), during.session_id().unwrap());
         let unknown = env.app.cache.lookup(user, &session).await.unwrap();

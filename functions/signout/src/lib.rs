@@ -62,7 +62,7 @@ fn has_body(request: &Request) -> bool {
 }
 
 async fn signout<S: SessionStore>(app: &App<S>, request: &Request) -> Result<(), ApiError> {
-    let claims = app.tokens.verify(http::bearer_token(request)?)?;
+    let claims = app.tokens.verify(http::bearer_token(request)?).await?;
     let (Some(user), Some(session)) = (claims.user_id(), claims.session_id()) else {
         return Err(ApiError::InvalidSession);
     };

@@ -1,6 +1,7 @@
 //! Lambda entry point: what sign-up needs is built once, the handler lives in lib.rs.
 
 use lambda_http::{run, service_fn, Error};
+use shared::config::KeyUse;
 use shared::domain::Password;
 use shared::password::PasswordHasher;
 use shared::Warmup;
@@ -12,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let warmup = async {
         tokio::join!(hasher.prepare(), Password::prepare_strength_check());
     };
-    let app = shared::lambda::init_with(Warmup::Credentials, warmup).await?;
+    let app = shared::lambda::init_with(Warmup::Credentials, KeyUse::Sign, warmup).await?;
     let signup = SignUp { app: &app, hasher };
     run(service_fn(|request| async {
         Ok::<_, std::convert::Infallible>(signup::handle(&signup, request).await)

@@ -32,6 +32,7 @@ async fn signs_up_the_fixture_user_and_returns_a_token() {
         .app
         .tokens
         .verify(body["token"].as_str().unwrap())
+        .await
         .unwrap();
     let user = env
         .app
@@ -136,7 +137,7 @@ async fn sixty_four_simultaneous_signups_of_distinct_emails_create_all() {
                 let response = signup::handle(&service(&env), with_body(event("signup"), &body)).await;
                 let (status, body) = json(&response);
                 assert_eq!(status, 201, "{body}");
-                let claims = env.app.tokens.verify(body["token"].as_str().unwrap()).unwrap();
+                let claims = env.app.tokens.verify(body["token"].as_str().unwrap()).await.unwrap();
                 (i, claims.user_id().unwrap())
             })
         })

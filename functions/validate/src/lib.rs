@@ -52,9 +52,12 @@ async fn validate<S: SessionStore>(
 ) -> Result<Introspection, ApiError> {
     app.admit(Route::Validate, request).await?;
     let TokenToValidate(token) = TokenToValidate::parse(&http::json_object(request)?)?;
-    // Why a token is dead (forged, expired, malformed) is not the caller's business.
-    let Ok(claims) = app.tokens.verify(&token) else {
-        return Ok(Introspection::Inactive);
+    // Why a token is dead (forged, expired, malformed) is not the caller's business; keys we
+    // cannot read are ours to answer for (503), not the token's fault.
+    let claims = match app.tokens.verify(&token).await {
+        Ok(claims) => claims,
+        Err(ApiError::InvalidSession) => return Ok(Introspection::Inactive),
+        Err(err) => return Err(err),
     };
     let (Some(user), Some(session)) = (claims.user_id(), claims.session_id()) else {
         return Ok(Introspection::Inactive);

@@ -26,7 +26,13 @@ async fn a_partitioned_or_slow_redis_is_503_fast_and_heals() {
         .await;
     let live = faulty.env.token_for(&live_user).await;
     let ended = faulty.env.token_for(&live_user).await;
-    let session = app.tokens.verify(&ended).unwrap().session_id().unwrap();
+    let session = app
+        .tokens
+        .verify(&ended)
+        .await
+        .unwrap()
+        .session_id()
+        .unwrap();
     faulty.env.end_session(live_user.id, &session).await;
 
     for fault in [Fault::Blackhole, Fault::Delay(Duration::from_secs(2))] {

@@ -57,7 +57,7 @@ async fn a_signed_out_token_is_inactive_and_the_other_sessions_stay_active() {
     let env = env().await;
     let user = env.seed_user("out@world.com", PASSWORD).await;
     let (ended, other) = (env.token_for(&user).await, env.token_for(&user).await);
-    let claims = env.app.tokens.verify(&ended).unwrap();
+    let claims = env.app.tokens.verify(&ended).await.unwrap();
     let session = claims.session_id().unwrap();
     env.end_session(user.id, &session).await;
     assert_eq!(verdict(&env.app, &ended).await, json!({"active": false}));
@@ -71,7 +71,7 @@ async fn any_other_token_is_inactive_and_nothing_more_is_said() {
     let env = env().await;
     let user = env.seed_user("forged@world.com", PASSWORD).await;
     let live = env.token_for(&user).await;
-    let sid = env.app.tokens.verify(&live).unwrap().sid;
+    let sid = env.app.tokens.verify(&live).await.unwrap().sid;
     let now = now_unix();
     let claims = |iat: i64, exp: i64, iss: &str| {
         json!({"sub": user.id.to_string(), "email": "forged@world.com", "iat": iat, "exp": exp,

@@ -39,15 +39,18 @@ pub struct LiveSession {
 
 impl<S> App<S> {
     /// A new session for `user`, not yet stored.
-    pub fn new_session(&self, user: UserId, client: ClientInfo) -> Opening {
-        let token = self.tokens.refresh_keys().first(user, &SessionId::random());
+    pub fn new_session(&self, user: UserId, client: ClientInfo) -> Result<Opening, ApiError> {
+        let token = self
+            .tokens
+            .refresh_keys()?
+            .first(user, &SessionId::random());
         let record = SessionRecord::open(&token, client, Timestamp::now());
         let deadline = record.deadline(&self.lifetimes);
-        Opening {
+        Ok(Opening {
             token,
             record,
             deadline,
-        }
+        })
     }
 
     /// Once `opening` is stored: copies it to Redis and issues its tokens. When Redis cannot
@@ -58,10 +61,10 @@ impl<S> App<S> {
         opening: &Opening,
     ) -> Result<IssuedToken, ApiError> {
         self.warm(user, &opening.record, opening.deadline).await;
-        self.pair(user, &opening.token, opening.deadline)
+        self.pair(user, &opening.token, opening.deadline).await
     }
 
-    fn pair(
+    async fn pair(
         &self,
         user: &User,
         refresh: &RefreshToken,
@@ -70,6 +73,7 @@ impl<S> App<S> {
         let left = deadline.saturating_sub(Timestamp::now().unix()).max(0);
         self.tokens
             .issue_pair(user, refresh, u64::try_from(left).unwrap_or(0))
+            .await
     }
 
     /// Copies a live session to Redis; false when Redis has it as ended (a sign-out racing
@@ -96,7 +100,7 @@ impl<S: SessionStore> App<S> {
         user: &User,
         client: ClientInfo,
     ) -> Result<IssuedToken, ApiError> {
-        let opening = self.new_session(user.id, client);
+        let opening = self.new_session(user.id, client)?;
         self.store.open_session(opening.new_session()).await?;
         self.session_opened(user, &opening).await
     }
@@ -180,7 +184,7 @@ impl<S: SessionStore> App<S> {
     /// Spends `token` for a new pair ([`judge`] decides how), or ends its session when it was
     /// spent already.
     pub async fn refresh(&self, token: &RefreshToken) -> Result<IssuedToken, ApiError> {
-        let keys = self.tokens.refresh_keys();
+        let keys = self.tokens.refresh_keys()?;
         // A token we never minted touches nothing: no read, and above all no revocation.
         if !keys.authentic(token) {
             return Err(ApiError::InvalidSession);
@@ -232,7 +236,7 @@ impl<S: SessionStore> App<S> {
         if !self.warm(user, record, deadline).await {
             return Err(ApiError::InvalidSession);
         }
-        self.pair(user, refresh, deadline)
+        self.pair(user, refresh, deadline).await
     }
 
     /// A spent token came back: whoever holds the chain, the session is over. 401 once it is

@@ -1,19 +1,14 @@
-//! jsonwebtoken's crypto provider: the algorithms we use and nothing else. HS256 (today's access
-//! tokens) signs and verifies; RS256 (issue 15's, on ring: [`super::rs256`]) only verifies here,
-//! since its tokens are signed by a key parsed once rather than per token. The crate's bundled
-//! providers carry ECDSA and EdDSA as well; none of them can ever verify one of our tokens, and
-//! leaving them out keeps about a megabyte out of every function binary. An HS256 token whose
-//! secret is an RSA public key (the algorithm-confusion attack) cannot verify: an RSA key is
-//! never an HMAC key here, whatever the token's header says.
+//! jsonwebtoken's crypto provider: RS256 verification on ring ([`super::rs256`]) and nothing
+//! else. Tokens are signed by a key parsed once ([`super::rs256::compact`]), not through the
+//! crate, so it signs nothing. No HMAC at all: an HS256 token whose "secret" is our RSA public
+//! key (the algorithm-confusion attack) has no verifier to reach. The crate's bundled providers
+//! carry ECDSA, EdDSA and HMAC as well; leaving them out keeps about a megabyte out of every
+//! function binary.
 
-use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{ErrorKind, Result};
-use jsonwebtoken::signature::{Error, Signer, Verifier};
+use jsonwebtoken::signature::{Error, Verifier};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
 
 static PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory,
@@ -21,25 +16,14 @@ static PROVIDER: CryptoProvider = CryptoProvider {
     key_utils: KeyUtils::new_unimplemented(),
 };
 
-/// Installs the HS256-only provider for the process (idempotent).
+/// Installs the RS256-only provider for the process (idempotent).
 pub fn install() {
     // Err means a provider is already installed: ours, by an earlier call.
     let _ = PROVIDER.install_default();
 }
 
-fn key(algorithm: &Algorithm, family: AlgorithmFamily, bytes: &[u8]) -> Result<HmacSha256> {
-    if *algorithm != Algorithm::HS256 || family != AlgorithmFamily::Hmac {
-        return Err(ErrorKind::InvalidAlgorithm.into());
-    }
-    HmacSha256::new_from_slice(bytes).map_err(|_| ErrorKind::InvalidKeyFormat.into())
-}
-
-fn signer_factory(algorithm: &Algorithm, key_: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
-    Ok(Box::new(Hs256(key(
-        algorithm,
-        key_.family(),
-        key_.as_bytes(),
-    )?)))
+fn signer_factory(_: &Algorithm, _: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
+    Err(ErrorKind::InvalidAlgorithm.into())
 }
 
 fn verifier_factory(algorithm: &Algorithm, key_: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
@@ -49,9 +33,6 @@ fn verifier_factory(algorithm: &Algorithm, key_: &DecodingKey) -> Result<Box<dyn
                 n: n.clone(),
                 e: e.clone(),
             }))
-        }
-        (_, _, DecodingKeyKind::SecretOrDer(bytes)) => {
-            Ok(Box::new(Hs256(key(algorithm, key_.family(), bytes)?)))
         }
         _ => Err(ErrorKind::InvalidAlgorithm.into()),
     }
@@ -76,36 +57,5 @@ impl Verifier<Vec<u8>> for Rs256 {
 impl JwtVerifier for Rs256 {
     fn algorithm(&self) -> Algorithm {
         Algorithm::RS256
-    }
-}
-
-struct Hs256(HmacSha256);
-
-impl Signer<Vec<u8>> for Hs256 {
-    fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, Error> {
-        let mut mac = self.0.clone();
-        mac.update(message);
-        Ok(mac.finalize().into_bytes().to_vec())
-    }
-}
-
-impl Verifier<Vec<u8>> for Hs256 {
-    /// Constant-time comparison (`verify_slice`), so a forger learns nothing from timing.
-    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> std::result::Result<(), Error> {
-        let mut mac = self.0.clone();
-        mac.update(message);
-        mac.verify_slice(signature).map_err(|_| Error::new())
-    }
-}
-
-impl JwtSigner for Hs256 {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::HS256
-    }
-}
-
-impl JwtVerifier for Hs256 {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::HS256
     }
 }

@@ -46,9 +46,11 @@ enum Distance {
 
 #[derive(Clone, Copy, PartialEq)]
 enum Secret {
-    /// `JWT_SECRET`, as `make dev` runs it.
+    /// The refresh-token key from `REFRESH_SECRET`: only the key documents come from Secrets
+    /// Manager (moto), the signing set during a signer's init, the published keys with a
+    /// verifier's first token.
     Env,
-    /// `JWT_SECRET_ARN`, read from Secrets Manager (moto) during init, as the deployed stack.
+    /// `REFRESH_SECRET_ARN` as well, read during init, as the deployed stack does.
     Manager,
 }
 
@@ -84,7 +86,7 @@ const TARGETS: [Target; 14] = [
     target("validate", "validate", 256, Secret::Env),
     target("refresh", "refresh", 256, Secret::Env),
     target("sessions", "sessions", 256, Secret::Env),
-    target("me+secret", "me", 256, Secret::Manager),
+    target("refresh+secret", "refresh", 256, Secret::Manager),
     target("rotate-keys", "rotate-keys", 512, Secret::Env),
     remote(report::REMOTE[0].warm, "signin", true),
     remote(report::REMOTE[0].cold, "signin", false),
@@ -146,7 +148,7 @@ async fn run() -> Result<(), String> {
     let env = backends().await;
     let redis_url = env.redis.as_ref().map(|r| r.url()).unwrap_or_default();
     let user = env.seed_user("bench@example.com", workload::PASSWORD).await;
-    let secret_arn = store_secret().await?;
+    let secrets = store_secret().await?;
     let rotation = rotation::prepare().await?;
     if let Some(dir) = &options.arm64 {
         let subjects = TARGETS
@@ -157,7 +159,7 @@ async fn run() -> Result<(), String> {
                 target,
                 binary: dir.join(sam_function(target.binary)).join("bootstrap"),
                 launch: process::Launch::Qemu,
-                vars: function_env(target, &env.table, &redis_url, &secret_arn, None)
+                vars: function_env(target, &env.table, &redis_url, &secrets, None)
                     .into_iter()
                     .chain(rotation.vars(target.binary))
                     .collect(),
@@ -184,7 +186,7 @@ async fn run() -> Result<(), String> {
             target,
             binary: bin_dir.join(target.binary),
             launch: process::Launch::Native,
-            vars: function_env(target, &env.table, &redis_url, &secret_arn, remote.as_ref())
+            vars: function_env(target, &env.table, &redis_url, &secrets, remote.as_ref())
                 .into_iter()
                 .chain(rotation.vars(target.binary))
                 .collect(),
@@ -292,8 +294,8 @@ async fn backends() -> TestEnv {
     env
 }
 
-/// The JWT secret in moto's Secrets Manager, as the deployed stack keeps it; returns its ARN.
-async fn store_secret() -> Result<String, String> {
+/// The secrets in moto's Secrets Manager, as the deployed stack keeps them.
+async fn store_secret() -> Result<Secrets, String> {
     let aws = shared::config::aws().map_err(|err| err.to_string())?;
     let config = aws_sdk_secretsmanager::config::Builder::from(&aws)
         .endpoint_url(&testkit::moto::server().endpoint)
@@ -305,18 +307,48 @@ async fn store_secret() -> Result<String, String> {
     create_secret(&aws_sdk_secretsmanager::Client::from_conf(config)).await
 }
 
-/// A JWT signing key in the Secrets Manager `client` talks to; returns its ARN.
-async fn create_secret(client: &aws_sdk_secretsmanager::Client) -> Result<String, String> {
-    let output = client
-        .create_secret()
-        .name(format!("bench-jwt-{}", uuid::Uuid::new_v4().simple()))
-        .secret_string(testkit::TEST_SECRET)
-        .send()
-        .await
-        .map_err(|e| format!("creating the secret in moto: {e:?}"))?;
-    output
-        .arn
-        .ok_or_else(|| "moto returned no secret ARN".to_owned())
+/// The ARNs of the three secrets a function may read.
+pub struct Secrets {
+    pub refresh: String,
+    pub signing: String,
+    pub public: String,
+}
+
+/// The refresh-token key, the signing key set (the test key, active) and its published half in
+/// the Secrets Manager `client` talks to: the tokens the workloads bring (signed by the test
+/// apps with the same key) verify in every function.
+async fn create_secret(client: &aws_sdk_secretsmanager::Client) -> Result<Secrets, String> {
+    use shared::token::keyset::Role;
+    let id = uuid::Uuid::new_v4().simple();
+    let published = testkit::test_key_set().published().to_json();
+    let stored = testkit::stored_set(&[(Role::Active, testkit::test_key_pem())]);
+    let mut arns = Vec::new();
+    for (name, value) in [
+        ("refresh", testkit::TEST_SECRET),
+        ("signing-keys", stored.as_str()),
+        ("public-keys", published.as_str()),
+    ] {
+        let output = client
+            .create_secret()
+            .name(format!("bench-{name}-{id}"))
+            .secret_string(value)
+            .send()
+            .await
+            .map_err(|e| format!("creating the secret in moto: {e:?}"))?;
+        arns.push(
+            output
+                .arn
+                .ok_or_else(|| "moto returned no secret ARN".to_owned())?,
+        );
+    }
+    let public = arns.pop().unwrap_or_default();
+    let signing = arns.pop().unwrap_or_default();
+    let refresh = arns.pop().unwrap_or_default();
+    Ok(Secrets {
+        refresh,
+        signing,
+        public,
+    })
 }
 
 /// The environment Lambda gives a function, plus what template.yaml sets; the per-address
@@ -325,23 +357,24 @@ fn function_env(
     target: &Target,
     table: &str,
     redis_url: &str,
-    secret_arn: &str,
+    secrets: &Secrets,
     remote: Option<&network::RemoteAws>,
 ) -> Vec<(String, String)> {
     let moto = &testkit::moto::server().endpoint;
-    let (table, secret_arn) = match (target.aws, remote) {
-        (Distance::Remote { .. }, Some(remote)) => {
-            (remote.table.as_str(), remote.secret_arn.as_str())
-        }
-        _ => (table, secret_arn),
+    let (table, secrets) = match (target.aws, remote) {
+        (Distance::Remote { .. }, Some(remote)) => (remote.table.as_str(), &remote.arns),
+        _ => (table, secrets),
     };
-    let secret = match target.secret {
-        Secret::Env => [("JWT_SECRET", testkit::TEST_SECRET), ("", "")],
-        Secret::Manager => [
-            ("JWT_SECRET_ARN", secret_arn),
-            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto),
-        ],
+    let refresh = match target.secret {
+        Secret::Env => ("REFRESH_SECRET", testkit::TEST_SECRET),
+        Secret::Manager => ("REFRESH_SECRET_ARN", secrets.refresh.as_str()),
     };
+    let secret = [
+        refresh,
+        ("SIGNING_KEYS_ARN", secrets.signing.as_str()),
+        ("PUBLIC_KEYS_ARN", secrets.public.as_str()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto),
+    ];
     [
         ("AWS_LAMBDA_FUNCTION_NAME", target.binary),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),

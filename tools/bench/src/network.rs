@@ -22,7 +22,7 @@ pub struct RemoteAws {
     dynamodb: FaultProxy,
     secrets: FaultProxy,
     pub table: String,
-    pub secret_arn: String,
+    pub arns: crate::Secrets,
 }
 
 struct KillOnDrop(Child);
@@ -94,7 +94,7 @@ impl RemoteAws {
                 .endpoint_url(&endpoint)
                 .build(),
         );
-        let secret_arn = crate::create_secret(&secrets).await?;
+        let created = crate::create_secret(&secrets).await?;
 
         let proxy = || {
             let proxy = FaultProxy::start(port);
@@ -107,7 +107,7 @@ impl RemoteAws {
             dynamodb: proxy(),
             secrets: proxy(),
             table,
-            secret_arn,
+            arns: created,
         })
     }
 

@@ -1,0 +1,169 @@
+//! A key document (the signing key set, or the published keys) as a function holds it: read
+//! from its Secrets Manager secret, parsed once, and read again now and then so that a rotated
+//! set reaches a running function without a redeploy.
+//!
+//! - A copy older than [`MAX_AGE`] is read again before use. The rotation publishes a key a
+//!   whole rotation period before it signs, so ten minutes late is never too late.
+//! - A token naming a kid the copy does not know makes a read at most every [`MIN_REFETCH`]:
+//!   a flood of made-up kids cannot turn into a flood of Secrets Manager calls.
+//! - A failed read keeps the copy there is (logged): a Secrets Manager outage does not stop
+//!   tokens from being issued or checked with keys that were valid ten minutes ago.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::ApiError;
+
+/// How long a copy is used before it is read again.
+pub const MAX_AGE: Duration = Duration::from_secs(600);
+/// The least time between two reads prompted by an unknown kid.
+pub const MIN_REFETCH: Duration = Duration::from_secs(30);
+
+/// Where a document comes from.
+pub enum Source {
+    /// Parsed already (tests, benchmarks): never read again.
+    Fixed,
+    /// The `AWSCURRENT` version of a Secrets Manager secret.
+    Secret {
+        client: aws_sdk_secretsmanager::Client,
+        arn: String,
+    },
+}
+
+/// What a document failed to be: unreadable or unparseable. Answered as 503, never as a
+/// refused token: the client did nothing wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("could not read the key secret {arn}")]
+    Read {
+        arn: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the key secret {arn} {reason}")]
+    Parse { arn: String, reason: String },
+}
+
+impl From<DocumentError> for ApiError {
+    fn from(err: DocumentError) -> Self {
+        ApiError::Unavailable(Box::new(err))
+    }
+}
+
+struct Loaded<T> {
+    value: Arc<T>,
+    read_at: Instant,
+}
+
+pub struct KeyDocument<T> {
+    source: Source,
+    parse: fn(&str) -> Result<T, String>,
+    loaded: Mutex<Option<Loaded<T>>>,
+    /// When the last read prompted by an unknown kid was made.
+    last_refetch: Mutex<Option<Instant>>,
+}
+
+impl<T> KeyDocument<T> {
+    /// A document that is `value` for good.
+    pub fn fixed(value: T) -> Self {
+        Self {
+            source: Source::Fixed,
+            parse: |_| Err("is fixed".to_owned()),
+            loaded: Mutex::new(Some(Loaded {
+                value: Arc::new(value),
+                read_at: Instant::now(),
+            })),
+            last_refetch: Mutex::new(None),
+        }
+    }
+
+    /// A document read from the secret `arn` when first needed.
+    pub fn secret(
+        client: aws_sdk_secretsmanager::Client,
+        arn: String,
+        parse: fn(&str) -> Result<T, String>,
+    ) -> Self {
+        Self {
+            source: Source::Secret { client, arn },
+            parse,
+            loaded: Mutex::new(None),
+            last_refetch: Mutex::new(None),
+        }
+    }
+
+    fn copy(&self) -> Option<(Arc<T>, Instant)> {
+        let loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        loaded
+            .as_ref()
+            .map(|loaded| (Arc::clone(&loaded.value), loaded.read_at))
+    }
+
+    /// The document, read if there is no copy or the copy is older than [`MAX_AGE`].
+    pub async fn current(&self) -> Result<Arc<T>, DocumentError> {
+        match self.copy() {
+            Some((value, read_at)) if read_at.elapsed() < MAX_AGE => Ok(value),
+            Some((value, _)) => Ok(self.read().await.unwrap_or_else(|err| {
+                tracing::warn!(error = %crate::error::ErrorChain(&err), "keeping the key document read earlier");
+                value
+            })),
+            None => self.read().await,
+        }
+    }
+
+    /// A fresher copy when one may be read (the last such read was [`MIN_REFETCH`] ago or
+    /// more), for a kid the current copy does not know; `None` otherwise.
+    pub async fn fresher(&self) -> Option<Arc<T>> {
+        if matches!(self.source, Source::Fixed) {
+            return None;
+        }
+        {
+            let mut last = self
+                .last_refetch
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < MIN_REFETCH) {
+                return None;
+            }
+            *last = Some(Instant::now());
+        }
+        self.read()
+            .await
+            .inspect_err(|err| tracing::warn!(error = %crate::error::ErrorChain(err), "could not re-read the key document"))
+            .ok()
+    }
+
+    async fn read(&self) -> Result<Arc<T>, DocumentError> {
+        let Source::Secret { client, arn } = &self.source else {
+            return self
+                .copy()
+                .map(|(value, _)| value)
+                .ok_or_else(|| DocumentError::Parse {
+                    arn: "(fixed)".to_owned(),
+                    reason: "is missing".to_owned(),
+                });
+        };
+        let output = client
+            .get_secret_value()
+            .secret_id(arn)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .map_err(|err| DocumentError::Read {
+                arn: arn.clone(),
+                source: err.into(),
+            })?;
+        let text = output.secret_string().ok_or_else(|| DocumentError::Parse {
+            arn: arn.clone(),
+            reason: "has no string value".to_owned(),
+        })?;
+        let value = Arc::new((self.parse)(text).map_err(|reason| DocumentError::Parse {
+            arn: arn.clone(),
+            reason,
+        })?);
+        *self.loaded.lock().unwrap_or_else(PoisonError::into_inner) = Some(Loaded {
+            value: Arc::clone(&value),
+            read_at: Instant::now(),
+        });
+        Ok(value)
+    }
+}
