@@ -3,8 +3,9 @@
 # redis-server on loopback, the users table with template.yaml's key schema, the token keys in
 # moto's Secrets Manager as the deployed stack keeps them (a dev RSA signing key),
 # `cargo lambda watch` running the functions, and scripts/dev_front.py serving POST /signup,
-# POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions and
-# DELETE /sessions/{id} as API Gateway does. With a Docker engine, also what
+# POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions,
+# DELETE /sessions/{id}, GET /.well-known/jwks.json and GET /.well-known/openid-configuration
+# as API Gateway does. With a Docker engine, also what
 # `make invoke` needs: the refresh secret in moto, a relay for containers, .dev/sam-env.json.
 # Ctrl-C stops everything it started.
 #
@@ -16,7 +17,7 @@
 # JWT_SIGNING_KEY_FILE (an RSA private key, PKCS#8 PEM; else one generated once into
 # $DEV_STATE_DIR/jwt-signing-key.pem), REFRESH_SECRET (else generated once into
 # $DEV_STATE_DIR/refresh-secret), TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, SESSION_MAX_SECONDS,
-# REFRESH_REUSE_GRACE_SECONDS, TOKEN_ISSUER, TOKEN_AUDIENCE, TOKEN_SCOPE, DEV_STATE_DIR (.dev),
+# REFRESH_REUSE_GRACE_SECONDS, TOKEN_ISSUER (http://127.0.0.1:$API_PORT), TOKEN_AUDIENCE, TOKEN_SCOPE, DEV_STATE_DIR (.dev),
 # RUST_LOG (our crates at info, the tooling at warn),
 # AWS_LAMBDA_LOG_FORMAT (JSON, as deployed; set it to TEXT for plain lines).
 set -euo pipefail
@@ -27,6 +28,8 @@ DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 REDIS_PORT=${REDIS_PORT:-6380}
 TABLE_NAME=${TABLE_NAME:-auth-users}
 DEV_STATE_DIR=${DEV_STATE_DIR:-.dev}
+# The issuer is where verifiers find /.well-known/openid-configuration: this API's URL.
+export TOKEN_ISSUER=${TOKEN_ISSUER:-http://127.0.0.1:$API_PORT}
 mkdir -p "$DEV_STATE_DIR"
 
 say() { printf '[dev] %s\n' "$*" >&2; }
@@ -169,7 +172,7 @@ export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,sig
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
-cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh -p sessions
+cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery
 
 # cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
 # HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
@@ -185,18 +188,18 @@ wait_for_port "$API_PORT"
 
 # One request per route starts each function now, so the first real request is not a cold one.
 for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /token/validate" "POST /token/refresh" \
-  "GET /sessions"; do
+  "GET /sessions" "GET /.well-known/jwks.json"; do
   method=${route% *} path=${route#* }
   for _ in $(seq 1 600); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'content-type: application/json' \
       --data-binary '{}' "http://127.0.0.1:$API_PORT$path" || true)
-    case "$code" in 4??) break ;; esac
+    case "$code" in 200 | 4??) break ;; esac
     sleep 0.2
   done
-  [ "${code:-}" != "${code#4}" ] || { say "$route did not answer (last status: ${code:-none})"; exit 1; }
+  case "${code:-}" in 200 | 4??) ;; *) say "$route did not answer (last status: ${code:-none})"; exit 1 ;; esac
 done
 
-say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}; Ctrl-C stops)"
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration; Ctrl-C stops)"
 # Until stopped, or until whoever started us is gone (`make dev` killed without a chance to
 # pass the signal on): then the EXIT trap stops the servers. A short sleep in the background,
 # so a signal's trap runs at once.

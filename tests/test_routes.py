@@ -54,6 +54,8 @@ def test_the_three_route_tables_agree():
         ("POST", "/token/refresh", "refresh"),
         ("GET", "/sessions", "sessions"),
         ("DELETE", "/sessions/{id}", "sessions"),
+        ("GET", "/.well-known/jwks.json", "discovery"),
+        ("GET", "/.well-known/openid-configuration", "discovery"),
     }
     assert template_routes() == expected
     assert router_routes() == expected

@@ -107,6 +107,8 @@ EXPECTED = [
     ("sessions-remove-unknown", 404, {"message": "Session not found", "errorCode": 4040}),
     ("signout", 204, None),
     ("signout-all", 204, None),
+    ("discovery-jwks", 200, "jwks"),
+    ("discovery-openid-configuration", 200, "discovery"),
 ]
 
 
@@ -132,6 +134,13 @@ def test_every_fixture_through_sam_local_invoke(invoke):
             assert body["active"] is True and body["email"] == "hello@world.com", body
         elif expected == "devices":
             assert [s["current"] for s in body["sessions"]].count(True) == 1, body
+        elif expected == "jwks":
+            # The published half of the key set make dev stored, read from Secrets Manager.
+            assert body == invoke.api.call("GET", "/.well-known/jwks.json")[1], body
+            assert headers.get("cache-control") == "public, max-age=300", headers
+        elif expected == "discovery":
+            assert body["issuer"] == invoke.api.base, body
+            assert body["jwks_uri"] == invoke.api.base + "/.well-known/jwks.json", body
         elif expected == "inactive":
             assert body == {"active": False}, body
         elif expected == "profile":

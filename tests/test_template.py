@@ -88,7 +88,8 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
 
 
 SIGNERS = {"SignupFunction", "SigninFunction", "RefreshFunction"}
-VERIFIERS = {"MeFunction", "SignoutFunction", "ValidateFunction", "SessionsFunction"}
+VERIFIERS = {"MeFunction", "SignoutFunction", "ValidateFunction", "SessionsFunction",
+             "DiscoveryFunction"}
 
 
 def test_only_the_functions_that_issue_tokens_can_read_a_private_key():

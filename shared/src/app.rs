@@ -65,13 +65,10 @@ impl App {
                 tokio::join!(DynamoUserStore::warm(&client, WARMUP_LIMIT), also);
             }
         };
-        let (config, documents, ()) = tokio::join!(
-            Config::from_env(&aws, source),
-            config::key_documents(&aws, uses),
-            warming
-        );
+        let documents = config::key_documents(&aws, uses)?;
+        let (config, ()) = tokio::join!(Config::from_env(&aws, source), warming);
         let config = config?;
-        let keys = config::token_keys(documents?, config.refresh.as_ref())?;
+        let keys = config::token_keys(documents, config.refresh.as_ref())?;
         Self::new(
             DynamoUserStore::new(client, &config.table_name),
             &config,

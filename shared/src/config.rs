@@ -31,7 +31,6 @@ pub const MIN_TTL_SECONDS: u64 = 60;
 pub const MAX_TTL_SECONDS: u64 = 86_400;
 /// The longest a session may be configured to last: a year.
 pub const MAX_SESSION_SECONDS: u64 = 365 * 86_400;
-pub const DEFAULT_ISSUER: &str = "rust-auth-api";
 /// The `aud` of every access token, and what verifiers (API Gateway's JWT authorizer among
 /// them) require.
 pub const DEFAULT_AUDIENCE: &str = "rust-auth-api";
@@ -62,7 +61,8 @@ impl std::fmt::Debug for RefreshSecret {
 
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
-    pub issuer: String,
+    /// `TOKEN_ISSUER`; `None`: the https URL the API is reached at ([`crate::token::Issuer`]).
+    pub issuer: Option<String>,
     pub audience: String,
     pub scope: String,
     pub ttl_seconds: u64,
@@ -111,8 +111,6 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
     #[error("could not read the refresh-token secret from Secrets Manager")]
     SecretFetch(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("could not load the signing keys")]
-    Keys(#[source] crate::token::document::DocumentError),
 }
 
 /// Where the refresh-token key comes from.
@@ -170,12 +168,6 @@ impl Config {
         secret: Option<Vec<u8>>,
     ) -> Result<Self, ConfigError> {
         let table_name = var("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
-        let ttl_seconds = number(
-            &var,
-            "TOKEN_TTL_SECONDS",
-            DEFAULT_TTL_SECONDS,
-            MIN_TTL_SECONDS..=MAX_TTL_SECONDS,
-        )?;
         let redis_url = var("REDIS_URL").ok_or(ConfigError::Missing("REDIS_URL"))?;
         if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
             return Err(ConfigError::Invalid {
@@ -214,14 +206,36 @@ impl Config {
             cache,
             sessions,
             refresh: secret.map(RefreshSecret::new).transpose()?,
-            tokens: TokenSettings {
-                issuer: var("TOKEN_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
-                audience: var("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
-                scope: var("TOKEN_SCOPE").unwrap_or_else(|| DEFAULT_SCOPE.to_owned()),
-                ttl_seconds,
-            },
+            tokens: token_settings(&var)?,
         })
     }
+}
+
+/// The token claims' settings: `TOKEN_ISSUER`, `TOKEN_AUDIENCE`, `TOKEN_SCOPE`,
+/// `TOKEN_TTL_SECONDS`. For other services to find our keys the issuer is a URL (what
+/// verifiers append `/.well-known/openid-configuration` to), so a trailing slash is refused.
+pub fn token_settings(var: &impl Fn(&str) -> Option<String>) -> Result<TokenSettings, ConfigError> {
+    let issuer = var("TOKEN_ISSUER");
+    if issuer
+        .as_deref()
+        .is_some_and(|issuer| issuer.ends_with('/') || issuer.contains(char::is_whitespace))
+    {
+        return Err(ConfigError::Invalid {
+            name: "TOKEN_ISSUER",
+            reason: "must have no whitespace and no trailing slash".to_owned(),
+        });
+    }
+    Ok(TokenSettings {
+        issuer,
+        audience: var("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+        scope: var("TOKEN_SCOPE").unwrap_or_else(|| DEFAULT_SCOPE.to_owned()),
+        ttl_seconds: number(
+            var,
+            "TOKEN_TTL_SECONDS",
+            DEFAULT_TTL_SECONDS,
+            MIN_TTL_SECONDS..=MAX_TTL_SECONDS,
+        )?,
+    })
 }
 
 /// `REFRESH_TTL_SECONDS` (idle lifetime of a refresh token), `SESSION_MAX_SECONDS` (absolute
@@ -334,15 +348,16 @@ async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError>
 }
 
 /// A function's key documents, as [`KeyUse`] says: for signing, the key set named by
-/// `SIGNING_KEYS_ARN`, read and parsed now (init pays for it, not a request); for verifying,
-/// the published keys named by `PUBLIC_KEYS_ARN`, read when the first token arrives, so init
-/// waits on nothing.
+/// `SIGNING_KEYS_ARN`, whose read starts now in the background (the first request's own work,
+/// argon2 above all, overlaps it; it is awaited before anything is written); for verifying,
+/// the published keys named by `PUBLIC_KEYS_ARN`, read when the first token arrives. Init
+/// waits on neither.
 pub enum KeyDocuments {
     Sign(KeyDocument<KeySet>),
     Verify(KeyDocument<PublishedKeys>),
 }
 
-pub async fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments, ConfigError> {
+pub fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments, ConfigError> {
     match uses {
         KeyUse::Sign => {
             let arn =
@@ -350,7 +365,7 @@ pub async fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments
             let keys = KeyDocument::secret(secrets_manager(aws), arn, |text| {
                 KeySet::parse(text).map_err(|err| err.to_string())
             });
-            keys.current().await.map_err(ConfigError::Keys)?;
+            keys.prefetch();
             Ok(KeyDocuments::Sign(keys))
         }
         KeyUse::Verify => {
@@ -544,7 +559,12 @@ mod tests {
         assert_eq!(config.sessions.refresh_ttl_seconds, 30 * 86_400);
         assert_eq!(config.sessions.max_seconds, 90 * 86_400);
         assert_eq!(config.sessions.grace_seconds, 10);
-        assert_eq!(config.tokens.issuer, DEFAULT_ISSUER);
+        assert_eq!(config.tokens.issuer, None, "learnt from the first request");
+        for bad in ["https://a.example/", "https://a b"] {
+            let refused =
+                Config::from_vars(vars(&with(&[("TOKEN_ISSUER", bad)])), Some(SECRET.to_vec()));
+            assert!(refused.is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -130,6 +130,19 @@ pub fn client_info(req: &Request) -> crate::session::ClientInfo {
     crate::session::ClientInfo::new(ip, agent)
 }
 
+/// The https URL the request reached the API at (`https://` and the domain API Gateway
+/// reports, never a header the client sets); `None` outside API Gateway.
+pub fn api_url(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .domain_name
+            .as_deref()
+            .filter(|domain| !domain.is_empty())
+            .map(|domain| format!("https://{domain}")),
+        _ => None,
+    }
+}
+
 pub fn client_ip(req: &Request) -> &str {
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {

@@ -23,6 +23,21 @@ pub async fn init_with(
         .inspect_err(refused)?)
 }
 
+/// What the discovery function holds: the published keys (read with the first request) and the
+/// token settings; no store, no cache, no private key.
+pub async fn init_verifier() -> Result<crate::token::TokenService, lambda_http::Error> {
+    use crate::config::{self, KeyUse};
+    init_logging();
+    let load = async {
+        let aws = config::aws()?;
+        let settings = config::token_settings(&config::env_var)?;
+        let documents = config::key_documents(&aws, KeyUse::Verify)?;
+        let keys = config::token_keys(documents, None)?;
+        Ok::<_, ConfigError>(crate::token::TokenService::new(&settings, keys))
+    };
+    Ok(load.await.inspect_err(refused)?)
+}
+
 /// A setting only this function reads (after [`init`], so a refusal is logged as such).
 pub fn setting<T>(read: impl FnOnce() -> Result<T, ConfigError>) -> Result<T, lambda_http::Error> {
     Ok(read().inspect_err(refused)?)

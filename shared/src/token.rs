@@ -9,6 +9,8 @@
 use jsonwebtoken::{decode, decode_header, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use std::sync::OnceLock;
+
 use crate::cache::SessionId;
 use crate::config::TokenSettings;
 use crate::domain::{Timestamp, User, UserId};
@@ -122,10 +124,21 @@ pub enum TokenKeys {
     Verify(KeyDocument<PublishedKeys>),
 }
 
+/// Whose tokens these are (`iss`, and where verifiers look for our keys).
+pub enum Issuer {
+    /// `TOKEN_ISSUER`: a custom domain, or `make dev`'s loopback URL.
+    Configured(String),
+    /// Unset (the deployed default): the https URL the API is first reached at, as API Gateway
+    /// reports it. The template cannot hand the functions their own API's URL (the API refers
+    /// to the functions, so the functions cannot refer to it), and its JWT authorizer names
+    /// the same URL.
+    Learnt(OnceLock<String>),
+}
+
 pub struct TokenService {
     keys: TokenKeys,
     validation: Validation,
-    issuer: String,
+    issuer: Issuer,
     audience: String,
     scope: String,
     ttl_seconds: u64,
@@ -135,7 +148,6 @@ impl TokenService {
     pub fn new(settings: &TokenSettings, keys: TokenKeys) -> Self {
         provider::install();
         let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
         validation.leeway = LEEWAY_SECONDS;
@@ -143,11 +155,56 @@ impl TokenService {
         Self {
             keys,
             validation,
-            issuer: settings.issuer.clone(),
+            issuer: settings
+                .issuer
+                .clone()
+                .map_or_else(|| Issuer::Learnt(OnceLock::new()), Issuer::Configured),
             audience: settings.audience.clone(),
             scope: settings.scope.clone(),
             ttl_seconds: settings.ttl_seconds,
         }
+    }
+
+    /// Learns the issuer from the first request that names the API's URL, when it is not
+    /// configured. Every handler calls it before issuing or checking a token.
+    pub fn learn_issuer(&self, request: &lambda_http::Request) {
+        if let Issuer::Learnt(cell) = &self.issuer {
+            if cell.get().is_none() {
+                if let Some(url) = crate::http::api_url(request) {
+                    let _ = cell.set(url);
+                }
+            }
+        }
+    }
+
+    /// The issuer, once known.
+    pub fn issuer(&self) -> Option<&str> {
+        match &self.issuer {
+            Issuer::Configured(issuer) => Some(issuer),
+            Issuer::Learnt(cell) => cell.get().map(String::as_str),
+        }
+    }
+
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// Waits for the signing keys (read in the background since init): called before anything
+    /// is written that only a signed token would make useful, so a key set that cannot be read
+    /// is a 503 that leaves nothing behind.
+    pub async fn signing_ready(&self) -> Result<(), ApiError> {
+        match &self.keys {
+            TokenKeys::Sign { keys, .. } => keys.current().await.map(|_| ()).map_err(Into::into),
+            TokenKeys::Verify(_) => Err(ApiError::internal(NoSigningKeys)),
+        }
+    }
+
+    /// Every key a verifier should accept now (for `/.well-known/jwks.json`).
+    pub async fn published(&self) -> Result<PublishedKeys, ApiError> {
+        Ok(match &self.keys {
+            TokenKeys::Sign { keys, .. } => keys.current().await?.published().clone(),
+            TokenKeys::Verify(keys) => PublishedKeys::clone(&*keys.current().await?),
+        })
     }
 
     /// The key refresh tokens are minted and checked with; only the signing functions have it.
@@ -183,6 +240,9 @@ impl TokenService {
         let TokenKeys::Sign { keys, .. } = &self.keys else {
             return Err(ApiError::internal(NoSigningKeys));
         };
+        let issuer = self
+            .issuer()
+            .ok_or_else(|| ApiError::internal(UnknownIssuer))?;
         let set = keys.current().await?;
         let iat = Timestamp::now().unix();
         let claims = Claims {
@@ -192,7 +252,7 @@ impl TokenService {
             last_name: user.last_name.as_str(),
             iat,
             exp: iat.saturating_add_unsigned(self.ttl_seconds),
-            iss: &self.issuer,
+            iss: issuer,
             aud: &self.audience,
             scope: &self.scope,
             jti: uuid::Uuid::new_v4().simple().to_string(),
@@ -225,6 +285,9 @@ impl TokenService {
                 tracing::debug!(reason = %err, "token refused");
                 ApiError::InvalidSession
             })?;
+        if Some(claims.iss.as_str()) != self.issuer() {
+            return Err(ApiError::InvalidSession);
+        }
         // jsonwebtoken does not look at `iat`: a token issued in the future is not ours.
         if claims.iat
             > Timestamp::now()
@@ -264,6 +327,11 @@ async fn lookup<T>(
         .await
         .and_then(|fresh| published(&fresh).get(kid).cloned()))
 }
+
+/// No `TOKEN_ISSUER` and no request naming the API's URL yet: nothing to put in `iss`.
+#[derive(Debug, thiserror::Error)]
+#[error("the issuer is not configured (TOKEN_ISSUER) and no request has named the API's URL")]
+struct UnknownIssuer;
 
 /// A function that only verifies was asked to sign: a wiring bug.
 #[derive(Debug, thiserror::Error)]

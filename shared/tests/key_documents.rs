@@ -15,7 +15,7 @@ use shared::ApiError;
 
 fn settings() -> TokenSettings {
     TokenSettings {
-        issuer: "testkit".to_owned(),
+        issuer: Some("testkit".to_owned()),
         audience: DEFAULT_AUDIENCE.to_owned(),
         scope: "openid".to_owned(),
         ttl_seconds: 900,

@@ -16,7 +16,7 @@ use shared::ApiError;
 
 fn settings(issuer: &str, audience: &str, ttl: u64) -> TokenSettings {
     TokenSettings {
-        issuer: issuer.to_owned(),
+        issuer: Some(issuer.to_owned()),
         audience: audience.to_owned(),
         scope: "openid profile email".to_owned(),
         ttl_seconds: ttl,
@@ -306,4 +306,35 @@ async fn refuses_alg_none_algorithm_confusion_foreign_headers_and_bad_times() {
         .verify(&"a".repeat(MAX_TOKEN_BYTES + 1))
         .await
         .is_err());
+}
+
+/// Without `TOKEN_ISSUER` (the deployed default) the issuer is the URL API Gateway reports the
+/// API was reached at: the first request decides, and nothing is issued before one does.
+#[tokio::test]
+async fn an_unconfigured_issuer_is_the_api_s_url_from_the_first_request() {
+    let mut unset = settings("unused", "api", 3600);
+    unset.issuer = None;
+    let tokens = TokenService::new(&unset, testkit::token_keys());
+    let user = user();
+    assert!(matches!(
+        tokens.issue(&user, &SessionId::random()).await,
+        Err(ApiError::Internal(_))
+    ));
+    let reached = testkit::event("me");
+    tokens.learn_issuer(&reached);
+    let api = "https://abc123.execute-api.us-east-1.amazonaws.com";
+    assert_eq!(tokens.issuer(), Some(api));
+    let elsewhere = testkit::event_edited("me", |event| {
+        event["requestContext"]["domainName"] = "attacker.example".into();
+    });
+    tokens.learn_issuer(&elsewhere);
+    assert_eq!(tokens.issuer(), Some(api), "the first request decides");
+    let token = tokens.issue(&user, &SessionId::random()).await.unwrap();
+    assert_eq!(part(&token, 1)["iss"], api);
+    assert!(tokens.verify(&token).await.is_ok());
+    let other = signer("https://attacker.example", "api")
+        .issue(&user, &SessionId::random())
+        .await
+        .unwrap();
+    assert!(tokens.verify(&other).await.is_err());
 }

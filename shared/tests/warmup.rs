@@ -73,11 +73,20 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
     assert!(
         matches!(
             App::from_env(Warmup::Nothing, KeyUse::Sign).await.err(),
-            Some(ConfigError::SecretFetch(_) | ConfigError::Keys(_))
+            Some(ConfigError::SecretFetch(_))
         ),
-        "a signer without its keys does not start"
+        "the refresh secret is read at init"
     );
     set("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.as_str());
+
+    // The key set is read in the background: a signer whose set is missing starts, and every
+    // request that would sign answers 503 before writing anything.
+    let keys_arn = std::env::var("SIGNING_KEYS_ARN").unwrap();
+    set("SIGNING_KEYS_ARN", &format!("{keys_arn}-missing"));
+    let keyless = App::from_env(Warmup::Nothing, KeyUse::Sign).await.unwrap();
+    let refused = keyless.tokens.signing_ready().await.unwrap_err();
+    assert_eq!(refused.status(), 503, "{refused:?}");
+    set("SIGNING_KEYS_ARN", &keys_arn);
 
     // Sign-in: the DynamoDB connection and argon2's memory.
     let hasher = PasswordHasher::new();

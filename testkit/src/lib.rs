@@ -95,6 +95,27 @@ pub fn token_keys() -> TokenKeys {
     }
 }
 
+/// [`env`], with a signing key set that cannot be read (Secrets Manager on a closed port):
+/// the refresh-token key works, nothing can be signed.
+pub async fn env_without_signing_keys() -> TestEnv {
+    let mut env = env().await;
+    let nowhere = format!("http://127.0.0.1:{}", moto::free_port());
+    let keys = KeyDocument::secret(
+        moto::secrets_client(&nowhere).await,
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone".to_owned(),
+        |text| KeySet::parse(text).map_err(|err| err.to_string()),
+    );
+    let redis_url = env.redis.as_ref().map(|r| r.url()).unwrap_or_default();
+    env.app.tokens = shared::token::TokenService::new(
+        &config(&env.table, &redis_url, &[]).tokens,
+        TokenKeys::Sign {
+            keys,
+            refresh: RefreshKeys::derive(TEST_SECRET.as_bytes()),
+        },
+    );
+    env
+}
+
 /// Verification only, against `published`: what `/me` and the other verifiers hold.
 pub fn verify_keys(published: PublishedKeys) -> TokenKeys {
     TokenKeys::Verify(KeyDocument::fixed(published))

@@ -9,6 +9,7 @@ use shared::store::{SessionStore, UserStore};
 use shared::{http, ApiError, App};
 
 pub async fn handle<S: UserStore + SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
+    app.tokens.learn_issuer(&request);
     http::respond(200, me(app, &request).await)
 }
 

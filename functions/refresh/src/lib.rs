@@ -12,6 +12,7 @@ use shared::token::IssuedToken;
 use shared::{http, ApiError, App};
 
 pub async fn handle<S: SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
+    app.tokens.learn_issuer(&request);
     http::respond(200, refresh(app, &request).await)
 }
 

@@ -107,3 +107,37 @@ async fn a_partitioned_redis_does_not_stop_refreshes() {
         .await
         .is_ok());
 }
+
+/// The signing keys unreadable (Secrets Manager down since init): 503, and the refresh token
+/// is not spent (no rotation without a new access token to answer with).
+#[tokio::test]
+async fn signing_keys_unreadable_is_503_and_spends_nothing() {
+    use shared::store::SessionStore as _;
+    let env = testkit::env_without_signing_keys().await;
+    let user = env
+        .seed_user(&testkit::unique_email(), "correct horse battery staple")
+        .await;
+    let opening = env
+        .app
+        .new_session(user.id, shared::session::ClientInfo::default())
+        .unwrap();
+    env.app
+        .store
+        .open_session(opening.new_session())
+        .await
+        .unwrap();
+    let request = testkit::with_body(
+        testkit::event("refresh"),
+        &serde_json::json!({"refresh_token": opening.token.encode()}).to_string(),
+    );
+    let response = refresh::handle(&env.app, request).await;
+    testkit::assert_error(&response, 503, "Service unavailable", 5030);
+    let found = env
+        .app
+        .store
+        .find_session(user.id, &opening.token.session)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.record.generation, 0, "not rotated");
+}

@@ -13,6 +13,7 @@ use shared::store::SessionStore;
 use shared::{http, ApiError, App};
 
 pub async fn handle<S: SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
+    app.tokens.learn_issuer(&request);
     if request.method() == Method::DELETE {
         return match remove(app, &request).await {
             Ok(()) => http::empty(204),

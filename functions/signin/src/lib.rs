@@ -27,6 +27,7 @@ pub async fn handle<S: UserStore + SessionStore>(
     signin: &SignIn<'_, S>,
     request: Request,
 ) -> Response<Body> {
+    signin.app.tokens.learn_issuer(&request);
     http::respond(200, sign_in(signin, &request).await)
 }
 

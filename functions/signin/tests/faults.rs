@@ -93,3 +93,17 @@ async fn an_unreadable_credential_record_is_logged_without_its_hash() {
     assert!(!logged.contains("passwordHash"), "{logged}");
     assert!(logged.contains("could not be read (HTTP 200)"), "{logged}");
 }
+
+/// The signing keys unreadable (Secrets Manager down since init): 503, and no session is
+/// stored that no token was issued for.
+#[tokio::test]
+async fn signing_keys_unreadable_is_503_and_opens_no_session() {
+    let env = testkit::env_without_signing_keys().await;
+    let email = testkit::unique_email();
+    env.seed_user(&email, PASSWORD).await;
+    let sessions = |keys: Vec<String>| keys.iter().filter(|k| k.starts_with("SESSION#")).count();
+    let before = sessions(env.keys().await);
+    let response = signin::handle(&service(&env), signin_from(IP, &email, PASSWORD)).await;
+    assert_error(&response, 503, "Service unavailable", 5030);
+    assert_eq!(sessions(env.keys().await), before);
+}

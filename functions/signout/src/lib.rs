@@ -9,6 +9,7 @@ use shared::store::SessionStore;
 use shared::{http, ApiError, App};
 
 pub async fn handle<S: SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
+    app.tokens.learn_issuer(&request);
     match signout(app, &request).await {
         Ok(()) => http::empty(204),
         Err(err) => http::error(&err),

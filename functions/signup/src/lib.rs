@@ -16,6 +16,7 @@ pub struct SignUp<'a, S> {
 }
 
 pub async fn handle<S: UserStore>(signup: &SignUp<'_, S>, request: Request) -> Response<Body> {
+    signup.app.tokens.learn_issuer(&request);
     http::respond(201, sign_up(signup, &request).await)
 }
 
@@ -33,7 +34,11 @@ async fn sign_up<S: UserStore>(
         phones,
         password,
     } = NewUser::parse(&http::json_object(request)?)?;
-    let digest = hasher.hash(password).await?;
+    // The signing keys (read since init) are awaited alongside the hash, before anything is
+    // written: an account whose sign-up answered 503 would block its own retry (409).
+    let (digest, ready) = tokio::join!(hasher.hash(password), app.tokens.signing_ready());
+    ready?;
+    let digest = digest?;
     let now = Timestamp::now();
     let user = User {
         id: UserId::random(),

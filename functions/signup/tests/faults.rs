@@ -142,3 +142,13 @@ async fn transaction_conflicts_are_retried_a_bounded_number_of_times() {
     assert_eq!(env.keys().await.len(), 3, "only the first user");
     env.assert_no_partial_user().await;
 }
+
+/// The signing keys unreadable (Secrets Manager down since init): 503 before anything is
+/// written, so a retry once they are back is a sign-up, not a 409.
+#[tokio::test]
+async fn signing_keys_unreadable_is_503_and_writes_nothing() {
+    let env = testkit::env_without_signing_keys().await;
+    let response = signup::handle(&service(&env), event("signup")).await;
+    assert_error(&response, 503, "Service unavailable", 5030);
+    assert!(env.keys().await.is_empty(), "{:?}", env.keys().await);
+}

@@ -14,6 +14,7 @@ use shared::token::VerifiedClaims;
 use shared::{http, ApiError, App};
 
 pub async fn handle<S: SessionStore>(app: &App<S>, request: Request) -> Response<Body> {
+    app.tokens.learn_issuer(&request);
     http::respond(200, validate(app, &request).await)
 }
 

@@ -101,6 +101,7 @@ impl<S: SessionStore> App<S> {
         client: ClientInfo,
     ) -> Result<IssuedToken, ApiError> {
         let opening = self.new_session(user.id, client)?;
+        self.tokens.signing_ready().await?;
         self.store.open_session(opening.new_session()).await?;
         self.session_opened(user, &opening).await
     }
@@ -189,6 +190,8 @@ impl<S: SessionStore> App<S> {
         if !keys.authentic(token) {
             return Err(ApiError::InvalidSession);
         }
+        // Nothing is rotated that could not be answered with a new access token.
+        self.tokens.signing_ready().await?;
         for _ in 0..REFRESH_ROUNDS {
             let Some(found) = self.store.find_session(token.user, &token.session).await? else {
                 return Err(ApiError::InvalidSession);

@@ -8,6 +8,11 @@
 //!   a flood of made-up kids cannot turn into a flood of Secrets Manager calls.
 //! - A failed read keeps the copy there is (logged): a Secrets Manager outage does not stop
 //!   tokens from being issued or checked with keys that were valid ten minutes ago.
+//! - Reads are single-flight: requests that need the document while it is being read wait for
+//!   that read instead of making their own.
+//! - A signing function starts reading during init without waiting for it ([`Self::prefetch`]):
+//!   the read overlaps the first request's own work (its argon2 above all), and init stays at
+//!   the floor.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -56,25 +61,38 @@ struct Loaded<T> {
 }
 
 pub struct KeyDocument<T> {
+    inner: Arc<Inner<T>>,
+}
+
+struct Inner<T> {
     source: Source,
     parse: fn(&str) -> Result<T, String>,
     loaded: Mutex<Option<Loaded<T>>>,
+    /// Held while a read is in flight.
+    reading: tokio::sync::Mutex<()>,
     /// When the last read prompted by an unknown kid was made.
     last_refetch: Mutex<Option<Instant>>,
 }
 
 impl<T> KeyDocument<T> {
+    fn new(source: Source, parse: fn(&str) -> Result<T, String>, value: Option<T>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                source,
+                parse,
+                loaded: Mutex::new(value.map(|value| Loaded {
+                    value: Arc::new(value),
+                    read_at: Instant::now(),
+                })),
+                reading: tokio::sync::Mutex::new(()),
+                last_refetch: Mutex::new(None),
+            }),
+        }
+    }
+
     /// A document that is `value` for good.
     pub fn fixed(value: T) -> Self {
-        Self {
-            source: Source::Fixed,
-            parse: |_| Err("is fixed".to_owned()),
-            loaded: Mutex::new(Some(Loaded {
-                value: Arc::new(value),
-                read_at: Instant::now(),
-            })),
-            last_refetch: Mutex::new(None),
-        }
+        Self::new(Source::Fixed, |_| Err("is fixed".to_owned()), Some(value))
     }
 
     /// A document read from the secret `arn` when first needed.
@@ -83,14 +101,37 @@ impl<T> KeyDocument<T> {
         arn: String,
         parse: fn(&str) -> Result<T, String>,
     ) -> Self {
-        Self {
-            source: Source::Secret { client, arn },
-            parse,
-            loaded: Mutex::new(None),
-            last_refetch: Mutex::new(None),
-        }
+        Self::new(Source::Secret { client, arn }, parse, None)
+    }
+}
+
+impl<T: Send + Sync + 'static> KeyDocument<T> {
+    /// Starts the first read in the background (on the current tokio runtime) and returns at
+    /// once; a failure is logged, and the next use reads again.
+    pub fn prefetch(&self) {
+        let document = Self {
+            inner: Arc::clone(&self.inner),
+        };
+        tokio::spawn(async move {
+            let _ = document.current().await;
+        });
+    }
+}
+
+impl<T> KeyDocument<T> {
+    /// The document, read if there is no copy or the copy is older than [`MAX_AGE`].
+    pub async fn current(&self) -> Result<Arc<T>, DocumentError> {
+        self.inner.current().await
     }
 
+    /// A fresher copy when one may be read (the last such read was [`MIN_REFETCH`] ago or
+    /// more), for a kid the current copy does not know; `None` otherwise.
+    pub async fn fresher(&self) -> Option<Arc<T>> {
+        self.inner.fresher().await
+    }
+}
+
+impl<T> Inner<T> {
     fn copy(&self) -> Option<(Arc<T>, Instant)> {
         let loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         loaded
@@ -98,8 +139,14 @@ impl<T> KeyDocument<T> {
             .map(|loaded| (Arc::clone(&loaded.value), loaded.read_at))
     }
 
-    /// The document, read if there is no copy or the copy is older than [`MAX_AGE`].
-    pub async fn current(&self) -> Result<Arc<T>, DocumentError> {
+    async fn current(&self) -> Result<Arc<T>, DocumentError> {
+        if let Some((value, read_at)) = self.copy() {
+            if read_at.elapsed() < MAX_AGE {
+                return Ok(value);
+            }
+        }
+        let _reading = self.reading.lock().await;
+        // Another request may have read it while this one waited.
         match self.copy() {
             Some((value, read_at)) if read_at.elapsed() < MAX_AGE => Ok(value),
             Some((value, _)) => Ok(self.read().await.unwrap_or_else(|err| {
@@ -110,9 +157,7 @@ impl<T> KeyDocument<T> {
         }
     }
 
-    /// A fresher copy when one may be read (the last such read was [`MIN_REFETCH`] ago or
-    /// more), for a kid the current copy does not know; `None` otherwise.
-    pub async fn fresher(&self) -> Option<Arc<T>> {
+    async fn fresher(&self) -> Option<Arc<T>> {
         if matches!(self.source, Source::Fixed) {
             return None;
         }
@@ -126,6 +171,7 @@ impl<T> KeyDocument<T> {
             }
             *last = Some(Instant::now());
         }
+        let _reading = self.reading.lock().await;
         self.read()
             .await
             .inspect_err(|err| tracing::warn!(error = %crate::error::ErrorChain(err), "could not re-read the key document"))

@@ -41,6 +41,9 @@ pub enum Workload {
         token: Option<String>,
     },
     Hello,
+    /// `GET /.well-known/jwks.json`: the published keys, read from Secrets Manager with the
+    /// first request, then served from memory.
+    Discovery,
     /// One Secrets Manager rotation step on a set that is current already: the function's
     /// init and its Secrets Manager round trip, not RSA key generation (a rotation makes at
     /// most two keys every 90 days).
@@ -55,6 +58,7 @@ impl Workload {
     pub fn new(binary: &str, series: usize, user: &User, rotation: &Value) -> Self {
         match binary {
             "hello" => Workload::Hello,
+            "discovery" => Workload::Discovery,
             "rotate-keys" => Workload::Rotation {
                 event: rotation.clone(),
             },
@@ -87,7 +91,8 @@ impl Workload {
             | Workload::Me { .. }
             | Workload::Validate { .. }
             | Workload::Refresh { .. }
-            | Workload::Sessions { .. } => Some(200),
+            | Workload::Sessions { .. }
+            | Workload::Discovery => Some(200),
             Workload::Signout { .. } => Some(204),
             Workload::Hello | Workload::Rotation { .. } => None,
         }
@@ -102,6 +107,9 @@ impl Workload {
             }
             Workload::Sessions { .. } if body.matches(r#""id""#).count() != 2 => {
                 Err(format!("not the two sessions: {body}"))
+            }
+            Workload::Discovery if !body.contains(r#""kty":"RSA""#) => {
+                Err(format!("not the key set: {body}"))
             }
             _ => Ok(()),
         }
@@ -159,6 +167,7 @@ impl Workload {
                 authorized(fixture("sessions")?, token.as_deref().unwrap_or_default())
             }
             Workload::Hello => Ok(serde_json::json!({"hello": "world"})),
+            Workload::Discovery => fixture("discovery-jwks"),
             Workload::Rotation { event } => Ok(event.clone()),
         }?;
         Ok(Bytes::from(event.to_string()))
