@@ -109,6 +109,8 @@ EXPECTED = [
     ("signout-all", 204, None),
     ("discovery-jwks", 200, "jwks"),
     ("discovery-openid-configuration", 200, "discovery"),
+    ("example-hello", 200, "hello"),
+    ("example-no-authorizer", 401, {"message": "Unauthorized", "errorCode": 4011}),
 ]
 
 
@@ -141,6 +143,8 @@ def test_every_fixture_through_sam_local_invoke(invoke):
         elif expected == "discovery":
             assert body["issuer"] == invoke.api.base, body
             assert body["jwks_uri"] == invoke.api.base + "/.well-known/jwks.json", body
+        elif expected == "hello":
+            assert body["claims"]["aud"] == "rust-auth-api" and body["message"] == "Hello, Hello!", body
         elif expected == "inactive":
             assert body == {"active": False}, body
         elif expected == "profile":

@@ -93,7 +93,8 @@ VERIFIERS = {"MeFunction", "SignoutFunction", "ValidateFunction", "SessionsFunct
 
 
 def test_only_the_functions_that_issue_tokens_can_read_a_private_key():
-    assert SIGNERS | VERIFIERS | {"KeyRotationFunction"} == set(FUNCTIONS)
+    assert SIGNERS | VERIFIERS | {"KeyRotationFunction", "ExampleFunction"} == set(FUNCTIONS)
+    assert "Policies" not in FUNCTIONS["ExampleFunction"]["Properties"], "no key, no table"
     for name in SIGNERS | VERIFIERS:
         properties = FUNCTIONS[name]["Properties"]
         readable = {
@@ -404,7 +405,37 @@ def test_the_signing_keys_rotate_by_schedule_and_only_their_rotation_writes_them
     # (test_only_the_functions_that_issue_tokens_can_read_a_private_key).
     for name, function in FUNCTIONS.items():
         if name != "KeyRotationFunction":
-            assert "PutSecretValue" not in str(function["Properties"]["Policies"]), name
-            assert "UpdateSecretVersionStage" not in str(function["Properties"]["Policies"])
+            assert "PutSecretValue" not in str(function["Properties"].get("Policies")), name
+            assert "UpdateSecretVersionStage" not in str(function["Properties"].get("Policies"))
     for name in VERIFIERS:
         assert "SigningKeys" not in str(FUNCTIONS[name]["Properties"]), name
+
+
+def test_an_example_route_sits_behind_a_jwt_authorizer_on_our_issuer_and_audience():
+    authorizer = RESOURCES["TokenAuthorizer"]["Properties"]
+    assert authorizer["ApiId"] == {"Ref": "HttpApi"}
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+    jwt = authorizer["JwtConfiguration"]
+    assert jwt["Audience"] == [{"Ref": "TokenAudience"}]
+    # The same issuer the functions learn (TOKEN_ISSUER, or the API's own URL) and the
+    # Issuer output names.
+    assert jwt["Issuer"] == TEMPLATE["Outputs"]["Issuer"]["Value"]
+    condition, custom, default = jwt["Issuer"]["If"]
+    assert (condition, custom) == ("HasIssuer", {"Ref": "TokenIssuer"})
+    assert default == {"Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    route = RESOURCES["ExampleRoute"]["Properties"]
+    assert route["RouteKey"] == "GET /hello"
+    assert route["AuthorizationType"] == "JWT"
+    assert route["AuthorizerId"] == {"Ref": "TokenAuthorizer"}
+    assert route["Target"] == {"Sub": "integrations/${ExampleIntegration}"}
+    integration = RESOURCES["ExampleIntegration"]["Properties"]
+    assert integration["IntegrationUri"] == {"GetAtt": "ExampleFunction.Arn"}
+    assert integration["PayloadFormatVersion"] == "2.0"
+    permission = RESOURCES["ExamplePermission"]["Properties"]
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["SourceArn"]["Sub"].endswith("${HttpApi}/*/GET/hello"), "this route only"
+    # Every other route stays public to the gateway: our functions check tokens themselves.
+    for name, function in FUNCTIONS.items():
+        for event in function["Properties"].get("Events", {}).values():
+            assert "Auth" not in event["Properties"], name

@@ -77,7 +77,7 @@ const fn remote(name: &'static str, binary: &'static str, warmup: bool) -> Targe
     }
 }
 
-const TARGETS: [Target; 15] = [
+const TARGETS: [Target; 16] = [
     target("hello", "hello", 128, Secret::Env),
     target("signup", "signup", 1024, Secret::Env),
     target("signin", "signin", 1024, Secret::Env),
@@ -88,6 +88,7 @@ const TARGETS: [Target; 15] = [
     target("sessions", "sessions", 256, Secret::Env),
     target("refresh+secret", "refresh", 256, Secret::Manager),
     target("discovery", "discovery", 128, Secret::Env),
+    target("example", "example", 128, Secret::Env),
     target("rotate-keys", "rotate-keys", 512, Secret::Env),
     remote(report::REMOTE[0].warm, "signin", true),
     remote(report::REMOTE[0].cold, "signin", false),

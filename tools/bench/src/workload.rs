@@ -44,6 +44,8 @@ pub enum Workload {
     /// `GET /.well-known/jwks.json`: the published keys, read from Secrets Manager with the
     /// first request, then served from memory.
     Discovery,
+    /// `GET /hello` with the claims API Gateway's JWT authorizer passes.
+    Example,
     /// One Secrets Manager rotation step on a set that is current already: the function's
     /// init and its Secrets Manager round trip, not RSA key generation (a rotation makes at
     /// most two keys every 90 days).
@@ -59,6 +61,7 @@ impl Workload {
         match binary {
             "hello" => Workload::Hello,
             "discovery" => Workload::Discovery,
+            "example" => Workload::Example,
             "rotate-keys" => Workload::Rotation {
                 event: rotation.clone(),
             },
@@ -92,7 +95,8 @@ impl Workload {
             | Workload::Validate { .. }
             | Workload::Refresh { .. }
             | Workload::Sessions { .. }
-            | Workload::Discovery => Some(200),
+            | Workload::Discovery
+            | Workload::Example => Some(200),
             Workload::Signout { .. } => Some(204),
             Workload::Hello | Workload::Rotation { .. } => None,
         }
@@ -168,6 +172,7 @@ impl Workload {
             }
             Workload::Hello => Ok(serde_json::json!({"hello": "world"})),
             Workload::Discovery => fixture("discovery-jwks"),
+            Workload::Example => fixture("example-hello"),
             Workload::Rotation { event } => Ok(event.clone()),
         }?;
         Ok(Bytes::from(event.to_string()))
