@@ -25,9 +25,10 @@ pub struct App<S = DynamoUserStore> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Warmup {
     /// Sign-up and sign-in read DynamoDB and run argon2 on every request: while init waits on
-    /// Secrets Manager anyway (the key set), it opens the DynamoDB connection (TCP and TLS
-    /// handshakes) and runs the function's own preparation (argon2's working memory, zxcvbn's
-    /// dictionaries), so the first request pays for none of it. `INIT_WARMUP=off` skips it.
+    /// Secrets Manager anyway (the refresh secret, as deployed), it opens the DynamoDB
+    /// connection (TCP and TLS handshakes) and runs the function's own preparation (argon2's
+    /// working memory, zxcvbn's dictionaries), so the first request pays for none of it.
+    /// Local runs (`REFRESH_SECRET`) have no such wait and skip it, as does `INIT_WARMUP=off`.
     Credentials,
     /// The others read DynamoDB at most once a request, some only when Redis does not know
     /// the session; none hashes.
@@ -58,7 +59,10 @@ impl App {
             KeyUse::Sign => Some(SecretSource::from_env()?),
             KeyUse::Verify => None,
         };
-        let warm = warmup == Warmup::Credentials && config::warmup_enabled()?;
+        // Only while init waits on Secrets Manager (the refresh secret, as deployed): with
+        // nothing to wait for, warming up would hold init instead of overlapping a wait.
+        let waits = source.as_ref().is_some_and(SecretSource::is_remote);
+        let warm = warmup == Warmup::Credentials && waits && config::warmup_enabled()?;
         let client = config::dynamodb(&aws);
         let warming = async {
             if warm {

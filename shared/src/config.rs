@@ -362,7 +362,7 @@ pub fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments, Conf
         KeyUse::Sign => {
             let arn =
                 env_var("SIGNING_KEYS_ARN").ok_or(ConfigError::Missing("SIGNING_KEYS_ARN"))?;
-            let keys = KeyDocument::secret(secrets_manager(aws), arn, |text| {
+            let keys = KeyDocument::secret_from(aws, arn, |text| {
                 KeySet::parse(text).map_err(|err| err.to_string())
             });
             keys.prefetch();
@@ -370,8 +370,8 @@ pub fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments, Conf
         }
         KeyUse::Verify => {
             let arn = env_var("PUBLIC_KEYS_ARN").ok_or(ConfigError::Missing("PUBLIC_KEYS_ARN"))?;
-            Ok(KeyDocuments::Verify(KeyDocument::secret(
-                secrets_manager(aws),
+            Ok(KeyDocuments::Verify(KeyDocument::secret_from(
+                aws,
                 arn,
                 |text| PublishedKeys::parse(text).map_err(|err| err.to_string()),
             )))

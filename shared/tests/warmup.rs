@@ -122,6 +122,21 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
         .is_err());
     set("INIT_WARMUP", "on");
 
+    // A local refresh secret: init waits on nothing (the key set is read in the
+    // background), so there is nothing to overlap and no warm-up.
+    set("REFRESH_SECRET", &"l".repeat(48));
+    App::from_env_with(Warmup::Credentials, KeyUse::Sign, sign_up(&hasher))
+        .await
+        .unwrap();
+    assert_eq!(
+        proxy.connections(),
+        1,
+        "no Secrets Manager wait: no warm-up"
+    );
+    assert!(!hasher.is_prepared());
+    assert!(!Password::is_strength_check_prepared());
+    std::env::remove_var("REFRESH_SECRET");
+
     App::from_env_with(Warmup::Credentials, KeyUse::Sign, sign_up(&hasher))
         .await
         .unwrap();

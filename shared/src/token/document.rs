@@ -14,7 +14,7 @@
 //!   the read overlaps the first request's own work (its argon2 above all), and init stays at
 //!   the floor.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::ApiError;
@@ -29,10 +29,29 @@ pub enum Source {
     /// Parsed already (tests, benchmarks): never read again.
     Fixed,
     /// The `AWSCURRENT` version of a Secrets Manager secret.
-    Secret {
-        client: aws_sdk_secretsmanager::Client,
-        arn: String,
+    Secret { client: Box<Client>, arn: String },
+}
+
+/// The Secrets Manager client, or what to build it from with the first read, so that a
+/// function pays nothing for it at init. One per key document, boxed where it is held.
+#[allow(clippy::large_enum_variant)]
+pub enum Client {
+    Ready(aws_sdk_secretsmanager::Client),
+    Lazy {
+        aws: aws_config::SdkConfig,
+        client: OnceLock<aws_sdk_secretsmanager::Client>,
     },
+}
+
+impl Client {
+    fn get(&self) -> &aws_sdk_secretsmanager::Client {
+        match self {
+            Self::Ready(client) => client,
+            Self::Lazy { aws, client } => {
+                client.get_or_init(|| crate::config::secrets_manager(aws))
+            }
+        }
+    }
 }
 
 /// What a document failed to be: unreadable or unparseable. Answered as 503, never as a
@@ -101,7 +120,28 @@ impl<T> KeyDocument<T> {
         arn: String,
         parse: fn(&str) -> Result<T, String>,
     ) -> Self {
-        Self::new(Source::Secret { client, arn }, parse, None)
+        let source = Source::Secret {
+            client: Box::new(Client::Ready(client)),
+            arn,
+        };
+        Self::new(source, parse, None)
+    }
+
+    /// [`Self::secret`], with a client built from `aws` (`AWS_ENDPOINT_URL_SECRETS_MANAGER`
+    /// honoured) when the first read needs it.
+    pub fn secret_from(
+        aws: &aws_config::SdkConfig,
+        arn: String,
+        parse: fn(&str) -> Result<T, String>,
+    ) -> Self {
+        let source = Source::Secret {
+            client: Box::new(Client::Lazy {
+                aws: aws.clone(),
+                client: OnceLock::new(),
+            }),
+            arn,
+        };
+        Self::new(source, parse, None)
     }
 }
 
@@ -189,6 +229,7 @@ impl<T> Inner<T> {
                 });
         };
         let output = client
+            .get()
             .get_secret_value()
             .secret_id(arn)
             .version_stage("AWSCURRENT")
