@@ -72,8 +72,7 @@ impl Machine {
     }
 
     fn session_id(&self, index: usize) -> SessionId {
-        let claims = testkit::claims_of(&self.sessions[index].access);
-        SessionId::parse(claims["sid"].as_str().unwrap()).unwrap()
+        testkit::session_of(&self.sessions[index].access)
     }
 
     async fn step(&mut self, op: &Op, user: &shared::domain::User) {

@@ -511,6 +511,11 @@ pub fn sign_raw(header: &serde_json::Value, claims: &serde_json::Value, key: &[u
     format!("{input}.{}", b64.encode(mac.finalize().into_bytes()))
 }
 
+/// The session `token` belongs to, read without checking it (a token the app issued).
+pub fn session_of(token: &str) -> shared::cache::SessionId {
+    shared::cache::SessionId::parse(claims_of(token)["sid"].as_str().unwrap()).unwrap()
+}
+
 /// The claims of `token`, read without checking it: for tests that checked it already.
 pub fn claims_of(token: &str) -> serde_json::Value {
     use base64::Engine as _;

@@ -145,14 +145,7 @@ async fn after_a_flush_live_sessions_live_on_and_ended_ones_stay_ended() {
     let other = env.seed_user("everywhere@world.com", PASSWORD).await;
     let (live, ended) = (env.token_for(&user).await, env.token_for(&user).await);
     let everywhere = env.token_for(&other).await;
-    let session = env
-        .app
-        .tokens
-        .verify(&ended)
-        .await
-        .unwrap()
-        .session_id()
-        .unwrap();
+    let session = testkit::session_of(&ended);
     env.end_session(user.id, &session).await;
     env.end_all_sessions(other.id).await;
     for _ in 0..2 {

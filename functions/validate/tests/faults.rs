@@ -26,13 +26,7 @@ async fn a_partitioned_or_slow_redis_is_503_fast_and_heals() {
         .await;
     let live = faulty.env.token_for(&live_user).await;
     let ended = faulty.env.token_for(&live_user).await;
-    let session = app
-        .tokens
-        .verify(&ended)
-        .await
-        .unwrap()
-        .session_id()
-        .unwrap();
+    let session = testkit::session_of(&ended);
     faulty.env.end_session(live_user.id, &session).await;
 
     for fault in [Fault::Blackhole, Fault::Delay(Duration::from_secs(2))] {
