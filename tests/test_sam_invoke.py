@@ -126,8 +126,8 @@ def test_every_fixture_through_sam_local_invoke(invoke):
         if expected == "token":
             assert body["token_type"] == "Bearer" and body["token"].count(".") == 2, body
             assert body["refresh_token"].count(".") == 3 and body["refresh_expires_in"] > 0, body
-            # Signed with the key read from Secrets Manager: the make dev stack (whose
-            # functions were given the same key as JWT_SECRET) accepts it.
+            # Signed with the key set read from (moto's) Secrets Manager: the make dev
+            # stack, which verifies against the same set's published keys, accepts it.
             me_status, me, _ = invoke.api.call(
                 "GET", "/me", headers={"authorization": f"Bearer {body['token']}"}
             )
