@@ -179,21 +179,37 @@ impl<T> Inner<T> {
             .map(|loaded| (Arc::clone(&loaded.value), loaded.read_at))
     }
 
+    /// Whether a copy read at `read_at` is to be used as is: a fixed document never ages.
+    fn fresh(&self, read_at: Instant) -> bool {
+        matches!(self.source, Source::Fixed) || read_at.elapsed() < MAX_AGE
+    }
+
     async fn current(&self) -> Result<Arc<T>, DocumentError> {
         if let Some((value, read_at)) = self.copy() {
-            if read_at.elapsed() < MAX_AGE {
+            if self.fresh(read_at) {
                 return Ok(value);
             }
         }
         let _reading = self.reading.lock().await;
         // Another request may have read it while this one waited.
         match self.copy() {
-            Some((value, read_at)) if read_at.elapsed() < MAX_AGE => Ok(value),
+            Some((value, read_at)) if self.fresh(read_at) => Ok(value),
             Some((value, _)) => Ok(self.read().await.unwrap_or_else(|err| {
                 tracing::warn!(error = %crate::error::ErrorChain(&err), "keeping the key document read earlier");
+                self.retry_later();
                 value
             })),
             None => self.read().await,
+        }
+    }
+
+    /// After a failed re-read, the copy kept is used for [`MIN_REFETCH`] before the next try,
+    /// so an outage does not make every request wait on Secrets Manager's timeouts.
+    fn retry_later(&self) {
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(loaded) = loaded.as_mut() {
+            let aged = MAX_AGE.saturating_sub(MIN_REFETCH);
+            loaded.read_at = Instant::now().checked_sub(aged).unwrap_or(loaded.read_at);
         }
     }
 
