@@ -13,7 +13,7 @@ export SAM_CLI_TELEMETRY := 0
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: dev test tools lint unit e2e template sam-build fmt clean check-cache fuzz-api fuzz bench bench-smoke \
-	invoke arm64-smoke
+	invoke arm64-smoke rotate
 
 ## dev: the API on http://127.0.0.1:9000, DynamoDB (moto) on :8000, Redis on :6380
 dev: tools
@@ -29,6 +29,10 @@ SAM_BUILD_DIR := $(CACHE_DIR)/sam-build
 invoke: tools sam-build
 	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=signup|signin|me|signout|validate|refresh|sessions|discovery|example EVENT=events/<fixture>.json"; exit 2; }
 	SAM_BUILD_DIR=$(SAM_BUILD_DIR) scripts/invoke.sh "$(FN)" "$(EVENT)"
+
+## rotate: rotate a running `make dev`'s signing key set now, as the deployed schedule does
+rotate: tools
+	$(VENV)/bin/python scripts/rotate_keys.py
 
 tools: $(VENV_STAMP) $(CACHE_DIR)/.rust-targets
 	@scripts/ensure_redis.sh

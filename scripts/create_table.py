@@ -7,7 +7,8 @@ from template.yaml so local tables and the deployed one cannot drift apart.
                                                    # secret (created or updated); prints its ARN
     create_table.py --endpoint ... --signing-keys PREFIX --key-file PEM
         # the two key secrets as the rotation leaves them (PREFIX-signing-keys: the key set,
-        # PEM as its active key; PREFIX-public-keys: its JWKS); prints both ARNs
+        # PEM as its active key, rotation enabled as the template does; PREFIX-public-keys:
+        # its JWKS); prints both ARNs
     create_table.py --print-schema                                   # the schema as JSON
     create_table.py --list-functions                                 # the Lambda functions
 """
@@ -102,6 +103,15 @@ def put_secret(endpoint, name, value, region="us-east-1"):
         return client.put_secret_value(SecretId=name, SecretString=value)["ARN"]
 
 
+def enable_rotation(endpoint, arn, region="us-east-1"):
+    """Marks the key set as rotated on a schedule, as template.yaml's rotation schedule does, so
+    the rotation function (scripts/rotate_keys.py) accepts it; moto then expects the steps to be
+    driven from outside, as the script does."""
+    client = local_client("secretsmanager", endpoint, region)
+    client.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 90},
+                         RotateImmediately=False)
+
+
 def key_documents(pem):
     """The stored key set (PEM as its one active key) and its JWKS, as the rotation function
     writes them; the kid is the key's RFC 7638 thumbprint."""
@@ -154,8 +164,10 @@ def main():
     elif args.endpoint and args.signing_keys and args.key_file:
         pem = pathlib.Path(args.key_file).read_text()
         stored, published = key_documents(pem)
-        for suffix, value in (("signing-keys", stored), ("public-keys", published)):
-            print(put_secret(args.endpoint, f"{args.signing_keys}-{suffix}", value, args.region))
+        arns = [put_secret(args.endpoint, f"{args.signing_keys}-{suffix}", value, args.region)
+                for suffix, value in (("signing-keys", stored), ("public-keys", published))]
+        enable_rotation(args.endpoint, arns[0], args.region)
+        print("\n".join(arns))
     elif args.endpoint and args.table:
         create_table(args.endpoint, args.table, args.region)
     else:

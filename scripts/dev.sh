@@ -17,7 +17,8 @@
 # JWT_SIGNING_KEY_FILE (an RSA private key, PKCS#8 PEM; else one generated once into
 # $DEV_STATE_DIR/jwt-signing-key.pem), REFRESH_SECRET (else generated once into
 # $DEV_STATE_DIR/refresh-secret), TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, SESSION_MAX_SECONDS,
-# REFRESH_REUSE_GRACE_SECONDS, TOKEN_ISSUER (http://127.0.0.1:$API_PORT), TOKEN_AUDIENCE, TOKEN_SCOPE, DEV_STATE_DIR (.dev),
+# REFRESH_REUSE_GRACE_SECONDS, TOKEN_ISSUER (http://127.0.0.1:$API_PORT), TOKEN_AUDIENCE, TOKEN_SCOPE,
+# KEY_CACHE_SECONDS (how long a function uses its copy of the keys; 600), DEV_STATE_DIR (.dev),
 # RUST_LOG (our crates at info, the tooling at warn),
 # AWS_LAMBDA_LOG_FORMAT (JSON, as deployed; set it to TEXT for plain lines).
 set -euo pipefail
@@ -99,8 +100,8 @@ cleanup() {
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-  # make invoke reads it to find this stack: it must not outlive it.
-  rm -f "${sam_env:-}"
+  # make invoke and make rotate read them to find this stack: they must not outlive it.
+  rm -f "${sam_env:-}" "${stack_file:-}"
   say "stopped"
 }
 trap cleanup EXIT
@@ -160,7 +161,7 @@ fi
 # What the functions see; the same variables the template sets, pointed at local servers.
 export REFRESH_SECRET TABLE_NAME SIGNING_KEYS_ARN PUBLIC_KEYS_ARN
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-for optional in TOKEN_TTL_SECONDS TOKEN_ISSUER TOKEN_AUDIENCE TOKEN_SCOPE RATE_LIMIT_CAPACITY RATE_LIMIT_REFILL_PER_SECOND \
+for optional in TOKEN_TTL_SECONDS TOKEN_ISSUER TOKEN_AUDIENCE TOKEN_SCOPE KEY_CACHE_SECONDS RATE_LIMIT_CAPACITY RATE_LIMIT_REFILL_PER_SECOND \
   PROFILE_CACHE_TTL_SECONDS ACCOUNT_LOCK_THRESHOLD ACCOUNT_LOCK_MAX_SECONDS ADDRESS_LOCK_THRESHOLD \
   REDIS_MAX_IDLE_SECONDS REFRESH_TTL_SECONDS SESSION_MAX_SECONDS REFRESH_REUSE_GRACE_SECONDS; do
   if [ -n "${!optional:-}" ]; then export "${optional?}"; fi
@@ -168,11 +169,12 @@ done
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,lambda_runtime=info}
+export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,discovery=info,rotate_keys=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
-cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery
+cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery \
+  -p rotate-keys
 
 # cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
 # HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
@@ -181,6 +183,9 @@ say "starting cargo lambda watch on 127.0.0.1:$WATCH_PORT"
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" &
 pids+=($!)
 wait_for_port "$WATCH_PORT"
+# What `make rotate` (scripts/rotate_keys.py) needs to run the key rotation in this stack.
+stack_file="$DEV_STATE_DIR/stack.json"
+printf '{"watch": "127.0.0.1:%s", "signing_keys_arn": "%s"}\n' "$WATCH_PORT" "$SIGNING_KEYS_ARN" >"$stack_file"
 say "starting the API front on 127.0.0.1:$API_PORT"
 setsid python3 scripts/dev_front.py --port "$API_PORT" --upstream "127.0.0.1:$WATCH_PORT" &
 pids+=($!)

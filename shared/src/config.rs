@@ -358,11 +358,12 @@ pub enum KeyDocuments {
 }
 
 pub fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments, ConfigError> {
+    let max_age = key_cache(&env_var)?;
     match uses {
         KeyUse::Sign => {
             let arn =
                 env_var("SIGNING_KEYS_ARN").ok_or(ConfigError::Missing("SIGNING_KEYS_ARN"))?;
-            let keys = KeyDocument::secret_from(aws, arn, |text| {
+            let keys = KeyDocument::secret_from(aws, arn, max_age, |text| {
                 KeySet::parse(text).map_err(|err| err.to_string())
             });
             keys.prefetch();
@@ -373,10 +374,19 @@ pub fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments, Conf
             Ok(KeyDocuments::Verify(KeyDocument::secret_from(
                 aws,
                 arn,
+                max_age,
                 |text| PublishedKeys::parse(text).map_err(|err| err.to_string()),
             )))
         }
     }
+}
+
+/// `KEY_CACHE_SECONDS`: how long a function uses its copy of a key document before reading
+/// it again, 1 to 3600 (the JWKS's own cache lifetime); ten minutes by default. Short only in
+/// tests of rotation, which would otherwise wait that long for a rotated set to arrive.
+pub fn key_cache(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    let default = crate::token::document::MAX_AGE.as_secs();
+    number(var, "KEY_CACHE_SECONDS", default, 1..=3600).map(Duration::from_secs)
 }
 
 /// The token keys from `documents` and, for signing, the refresh-token key `refresh`.
@@ -526,6 +536,26 @@ mod tests {
             );
             // Only sign-in reads the locks: a setting it refuses stops no other function.
             assert!(Config::from_vars(vars(&with(&refused)), Some(SECRET.to_vec())).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_key_cache_is_ten_minutes_unless_set_within_an_hour() {
+        assert_eq!(key_cache(&vars(&[])).unwrap(), Duration::from_secs(600));
+        let short = vars(&[("KEY_CACHE_SECONDS", "1")]);
+        assert_eq!(key_cache(&short).unwrap(), Duration::from_secs(1));
+        for refused in ["0", "3601", "-1", "ten"] {
+            let err = key_cache(&vars(&[("KEY_CACHE_SECONDS", refused)])).err();
+            assert!(
+                matches!(
+                    err,
+                    Some(ConfigError::Invalid {
+                        name: "KEY_CACHE_SECONDS",
+                        ..
+                    })
+                ),
+                "{refused}: {err:?}"
+            );
         }
     }
 

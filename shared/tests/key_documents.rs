@@ -7,7 +7,9 @@
 
 use serde_json::json;
 use shared::config::{TokenSettings, DEFAULT_AUDIENCE};
-use shared::token::document::KeyDocument;
+use std::time::Duration;
+
+use shared::token::document::{KeyDocument, MAX_AGE};
 use shared::token::jwks::PublishedKeys;
 use shared::token::rs256::SigningKey;
 use shared::token::{TokenKeys, TokenService};
@@ -39,12 +41,69 @@ fn token(key: &SigningKey) -> String {
 }
 
 fn verifier(client: aws_sdk_secretsmanager::Client, arn: &str) -> TokenService {
+    verifier_reading_every(client, arn, MAX_AGE)
+}
+
+fn verifier_reading_every(
+    client: aws_sdk_secretsmanager::Client,
+    arn: &str,
+    max_age: Duration,
+) -> TokenService {
     TokenService::new(
         &settings(),
-        TokenKeys::Verify(KeyDocument::secret(client, arn.to_owned(), |text| {
-            PublishedKeys::parse(text).map_err(|err| err.to_string())
-        })),
+        TokenKeys::Verify(KeyDocument::secret(
+            client,
+            arn.to_owned(),
+            max_age,
+            |text| PublishedKeys::parse(text).map_err(|err| err.to_string()),
+        )),
     )
+}
+
+async fn publish(client: &aws_sdk_secretsmanager::Client, arn: &str, keys: &[&SigningKey]) {
+    client
+        .put_secret_value()
+        .secret_id(arn)
+        .secret_string(published(keys))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// What a rotation that retires a key relies on: once the copy is older than its maximum
+/// age (`KEY_CACHE_SECONDS`), a key no longer published is refused, with no restart.
+#[tokio::test]
+async fn a_withdrawn_key_is_refused_once_the_copy_has_aged() {
+    let client = testkit::moto::secrets_client(&testkit::moto::server().endpoint).await;
+    let keys: Vec<SigningKey> = (0..2)
+        .map(|_| SigningKey::from_pkcs8_pem(&testkit::rsa_private_key(2048)).unwrap())
+        .collect();
+    let arn = client
+        .create_secret()
+        .name(format!("public-keys-{}", uuid::Uuid::new_v4()))
+        .secret_string(published(&[&keys[0], &keys[1]]))
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let max_age = Duration::from_millis(300);
+    let tokens = verifier_reading_every(client.clone(), &arn, max_age);
+    let retired = token(&keys[0]);
+    assert!(tokens.verify(&retired).await.is_ok());
+
+    publish(&client, &arn, &[&keys[1]]).await;
+    assert!(
+        tokens.verify(&retired).await.is_ok(),
+        "the copy is still young: used as read"
+    );
+    tokio::time::sleep(max_age + Duration::from_millis(100)).await;
+    let answer = tokens.verify(&retired).await;
+    assert!(
+        matches!(answer, Err(ApiError::InvalidSession)),
+        "{answer:?}"
+    );
+    assert!(tokens.verify(&token(&keys[1])).await.is_ok());
 }
 
 #[tokio::test]

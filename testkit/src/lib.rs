@@ -103,6 +103,7 @@ pub async fn env_without_signing_keys() -> TestEnv {
     let keys = KeyDocument::secret(
         moto::secrets_client(&nowhere).await,
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone".to_owned(),
+        shared::token::document::MAX_AGE,
         |text| KeySet::parse(text).map_err(|err| err.to_string()),
     );
     let redis_url = env.redis.as_ref().map(|r| r.url()).unwrap_or_default();

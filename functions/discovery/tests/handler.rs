@@ -127,6 +127,7 @@ async fn keys_that_cannot_be_read_are_a_503_that_is_not_cached() {
     let keys = KeyDocument::secret(
         client,
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone".to_owned(),
+        shared::token::document::MAX_AGE,
         |text| PublishedKeys::parse(text).map_err(|err| err.to_string()),
     );
     let tokens = TokenService::new(&settings(None), shared::token::TokenKeys::Verify(keys));

@@ -2,8 +2,9 @@
 //! from its Secrets Manager secret, parsed once, and read again now and then so that a rotated
 //! set reaches a running function without a redeploy.
 //!
-//! - A copy older than [`MAX_AGE`] is read again before use. The rotation publishes a key a
-//!   whole rotation period before it signs, so ten minutes late is never too late.
+//! - A copy older than its maximum age ([`MAX_AGE`] unless `KEY_CACHE_SECONDS` says otherwise)
+//!   is read again before use. The rotation publishes a key a whole rotation period before it
+//!   signs, so ten minutes late is never too late.
 //! - A token naming a kid the copy does not know makes a read at most every [`MIN_REFETCH`]:
 //!   a flood of made-up kids cannot turn into a flood of Secrets Manager calls.
 //! - A failed read keeps the copy there is (logged): a Secrets Manager outage does not stop
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::ApiError;
 
-/// How long a copy is used before it is read again.
+/// How long a copy is used before it is read again, by default.
 pub const MAX_AGE: Duration = Duration::from_secs(600);
 /// The least time between two reads prompted by an unknown kid.
 pub const MIN_REFETCH: Duration = Duration::from_secs(30);
@@ -28,8 +29,13 @@ pub const MIN_REFETCH: Duration = Duration::from_secs(30);
 pub enum Source {
     /// Parsed already (tests, benchmarks): never read again.
     Fixed,
-    /// The `AWSCURRENT` version of a Secrets Manager secret.
-    Secret { client: Box<Client>, arn: String },
+    /// The `AWSCURRENT` version of a Secrets Manager secret, read again when the copy is
+    /// `max_age` old.
+    Secret {
+        client: Box<Client>,
+        arn: String,
+        max_age: Duration,
+    },
 }
 
 /// The Secrets Manager client, or what to build it from with the first read, so that a
@@ -114,15 +120,18 @@ impl<T> KeyDocument<T> {
         Self::new(Source::Fixed, |_| Err("is fixed".to_owned()), Some(value))
     }
 
-    /// A document read from the secret `arn` when first needed.
+    /// A document read from the secret `arn` when first needed, and read again when the
+    /// copy is `max_age` old.
     pub fn secret(
         client: aws_sdk_secretsmanager::Client,
         arn: String,
+        max_age: Duration,
         parse: fn(&str) -> Result<T, String>,
     ) -> Self {
         let source = Source::Secret {
             client: Box::new(Client::Ready(client)),
             arn,
+            max_age,
         };
         Self::new(source, parse, None)
     }
@@ -132,6 +141,7 @@ impl<T> KeyDocument<T> {
     pub fn secret_from(
         aws: &aws_config::SdkConfig,
         arn: String,
+        max_age: Duration,
         parse: fn(&str) -> Result<T, String>,
     ) -> Self {
         let source = Source::Secret {
@@ -140,6 +150,7 @@ impl<T> KeyDocument<T> {
                 client: OnceLock::new(),
             }),
             arn,
+            max_age,
         };
         Self::new(source, parse, None)
     }
@@ -159,7 +170,7 @@ impl<T: Send + Sync + 'static> KeyDocument<T> {
 }
 
 impl<T> KeyDocument<T> {
-    /// The document, read if there is no copy or the copy is older than [`MAX_AGE`].
+    /// The document, read if there is no copy or the copy is older than its maximum age.
     pub async fn current(&self) -> Result<Arc<T>, DocumentError> {
         self.inner.current().await
     }
@@ -181,7 +192,14 @@ impl<T> Inner<T> {
 
     /// Whether a copy read at `read_at` is to be used as is: a fixed document never ages.
     fn fresh(&self, read_at: Instant) -> bool {
-        matches!(self.source, Source::Fixed) || read_at.elapsed() < MAX_AGE
+        read_at.elapsed() < self.max_age()
+    }
+
+    fn max_age(&self) -> Duration {
+        match self.source {
+            Source::Fixed => Duration::MAX,
+            Source::Secret { max_age, .. } => max_age,
+        }
     }
 
     async fn current(&self) -> Result<Arc<T>, DocumentError> {
@@ -208,7 +226,7 @@ impl<T> Inner<T> {
     fn retry_later(&self) {
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(loaded) = loaded.as_mut() {
-            let aged = MAX_AGE.saturating_sub(MIN_REFETCH);
+            let aged = self.max_age().saturating_sub(MIN_REFETCH);
             loaded.read_at = Instant::now().checked_sub(aged).unwrap_or(loaded.read_at);
         }
     }
@@ -235,7 +253,7 @@ impl<T> Inner<T> {
     }
 
     async fn read(&self) -> Result<Arc<T>, DocumentError> {
-        let Source::Secret { client, arn } = &self.source else {
+        let Source::Secret { client, arn, .. } = &self.source else {
             return self
                 .copy()
                 .map(|(value, _)| value)
