@@ -4,9 +4,10 @@
 # moto's Secrets Manager as the deployed stack keeps them (a dev RSA signing key),
 # `cargo lambda watch` running the functions, and scripts/dev_front.py serving POST /signup,
 # POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions,
-# DELETE /sessions/{id}, GET /.well-known/jwks.json and GET /.well-known/openid-configuration
-# as API Gateway does. With a Docker engine, also what
-# `make invoke` needs: the refresh secret in moto, a relay for containers, .dev/sam-env.json.
+# DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration and
+# GET /hello (behind template.yaml's JWT authorizer, which the front plays) as API Gateway
+# does. With a Docker engine, also what `make invoke` needs: the refresh secret in moto, a
+# relay for containers, .dev/sam-env.json.
 # Ctrl-C stops everything it started.
 #
 # Overrides (environment): API_PORT (9000), DYNAMODB_PORT (8000), REDIS_PORT (6380, beside a
@@ -169,12 +170,12 @@ done
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,discovery=info,rotate_keys=info,lambda_runtime=info}
+export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,discovery=info,example=info,rotate_keys=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
 cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery \
-  -p rotate-keys
+  -p example -p rotate-keys
 
 # cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
 # HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
@@ -204,7 +205,7 @@ for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /toke
   case "${code:-}" in 200 | 4??) ;; *) say "$route did not answer (last status: ${code:-none})"; exit 1 ;; esac
 done
 
-say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration; Ctrl-C stops)"
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /hello; Ctrl-C stops)"
 # Until stopped, or until whoever started us is gone (`make dev` killed without a chance to
 # pass the signal on): then the EXIT trap stops the servers. A short sleep in the background,
 # so a signal's trap runs at once.

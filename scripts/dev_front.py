@@ -14,7 +14,10 @@ the function's answer becomes the HTTP response. Why not cargo lambda's own HTTP
   API Gateway's own limit of 30 s: the function's, or 503 `{"message": "Service Unavailable"}`.
 
 What API Gateway answers itself is answered here the same way: 404 `{"message": "Not Found"}`
-for a route that is not in the table, 413 for a body over 10 MB.
+for a route that is not in the table, 413 for a body over 10 MB. The routes template.yaml puts
+behind its JWT authorizer (`GET /hello`) get that authorizer's checks here (`Authorizer`):
+401 `{"message": "Unauthorized"}` with a `www-authenticate` header saying why, or the token's
+claims passed to the function as API Gateway passes them.
 
     dev_front.py --port 9000 --upstream 127.0.0.1:9001
 """
@@ -29,6 +32,7 @@ import pathlib
 import sys
 import tomllib
 import urllib.parse
+import urllib.request
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -48,6 +52,87 @@ def routes():
         for path, entries in router.items()
         for entry in entries
     }
+
+
+def authorized_routes(template=None):
+    """{(method, path): function} of the routes template.yaml puts behind its JWT authorizer
+    (`AWS::ApiGatewayV2::Route`s with `AuthorizationType: JWT`, each targeting an integration of
+    one function): Cargo.toml's router has no way to say a route needs a token."""
+    if template is None:
+        sys.path.insert(0, str(ROOT / "scripts"))
+        from create_table import load_template
+
+        template = load_template()
+    resources = template["Resources"]
+    table = {}
+    for resource in resources.values():
+        properties = resource["Properties"]
+        if resource["Type"] != "AWS::ApiGatewayV2::Route" or properties.get("AuthorizationType") != "JWT":
+            continue
+        method, path = properties["RouteKey"].split(" ", 1)
+        integration = properties["Target"]["Sub"].split("${", 1)[1].rstrip("}")
+        function = resources[integration]["Properties"]["IntegrationUri"]["GetAtt"].split(".")[0]
+        table[(method.upper(), path)] = resources[function]["Metadata"]["BuildProperties"]["Binary"]
+    return table
+
+
+class Refused(Exception):
+    """A token the authorizer does not let through; the message is its error_description."""
+
+
+class Authorizer:
+    """What template.yaml's `TokenAuthorizer` (an HTTP API JWT authorizer) does before a
+    protected route's function runs: the token from the Authorization header (`Bearer ` or
+    not), its key by `kid` from the API's own JWKS (found through its openid-configuration, as
+    API Gateway finds it from the issuer; cached, and read again for an unknown kid), RS256,
+    `iss` the issuer and `aud` the audience, `exp`, `nbf` and `iat` checked. The claims go to
+    the function as strings, as API Gateway passes them."""
+
+    def __init__(self, base, issuer, audience):
+        self.base, self.issuer, self.audience = base, issuer, audience
+        self.keys = None
+
+    def jwks(self):
+        if self.keys is None:
+            import jwt
+
+            with urllib.request.urlopen(f"{self.base}/.well-known/openid-configuration",
+                                        timeout=10) as response:
+                jwks_uri = json.load(response)["jwks_uri"]
+            # The JWKS at this front, wherever the issuer says it is (a custom TOKEN_ISSUER).
+            path = urllib.parse.urlsplit(jwks_uri).path
+            self.keys = jwt.PyJWKClient(self.base + path, cache_keys=True, lifespan=300)
+        return self.keys
+
+    def claims(self, authorization):
+        import jwt
+
+        token = (authorization or "").strip()
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        if not token:
+            raise Refused("no token in the Authorization header")
+        try:
+            jwt.get_unverified_header(token)  # not a JWT at all: no need for the keys
+            key = self.jwks().get_signing_key_from_jwt(token)
+            claims = jwt.decode(
+                token, key.key, algorithms=["RS256"], audience=self.audience, issuer=self.issuer,
+                options={"require": ["exp"]},
+            )
+        except (jwt.PyJWTError, OSError, ValueError, KeyError) as err:
+            raise Refused(str(err) or type(err).__name__) from None
+        return {name: stringify(value) for name, value in claims.items()}
+
+
+def stringify(value):
+    """A claim as API Gateway passes it: numbers as their digits, lists as `[a b]`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + " ".join(stringify(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
 
 
 def route(table, method, path):
@@ -71,7 +156,7 @@ def route(table, method, path):
 
 
 def event(method, target, headers, body, client_ip, host, request_id, route_key=None,
-          path_parameters=None):
+          path_parameters=None, claims=None):
     """The API Gateway HTTP API (payload 2.0) event for one request."""
     url = urllib.parse.urlsplit(target)
     merged = {}
@@ -113,6 +198,8 @@ def event(method, target, headers, body, client_ip, host, request_id, route_key=
         },
         "isBase64Encoded": bool(body) and decoded is None,
     }
+    if claims is not None:
+        result["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     if cookies:
         result["cookies"] = [c.strip() for c in cookies.split(";")]
     if query:
@@ -127,6 +214,9 @@ def event(method, target, headers, body, client_ip, host, request_id, route_key=
 class Front(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     table = {}
+    # The route keys behind the JWT authorizer, and it.
+    protected = set()
+    authorizer = None
     upstream = ("127.0.0.1", 9001)
 
     def log_message(self, *args):  # one line per request is noise in make dev's terminal
@@ -154,6 +244,13 @@ class Front(http.server.BaseHTTPRequestHandler):
     def gateway_error(self, status, message):
         body = json.dumps({"message": message}, separators=(",", ":")).encode()
         self.answer(status, body, [("content-type", "application/json")])
+
+    def unauthorized(self, description):
+        body = json.dumps({"message": "Unauthorized"}, separators=(",", ":")).encode()
+        description = description.replace('"', "'")
+        challenge = f'Bearer scope="" error="invalid_token" error_description="{description}"'
+        self.answer(401, body, [("content-type", "application/json"),
+                                ("www-authenticate", challenge)])
 
     def read_body(self):
         """The body, or None when it is over API Gateway's limit (the connection then closes)."""
@@ -191,10 +288,16 @@ class Front(http.server.BaseHTTPRequestHandler):
         if routed is None:
             return self.gateway_error(404, "Not Found")
         function, route_key, parameters = routed
+        claims = None
+        if route_key in self.protected:
+            try:
+                claims = self.authorizer.claims(self.headers.get("authorization"))
+            except Refused as refused:
+                return self.unauthorized(str(refused))
         host = self.headers.get("host") or "127.0.0.1"
         payload = json.dumps(
             event(self.command, self.path, self.headers, body, self.client_address[0], host,
-                  self.request_id, route_key, parameters)
+                  self.request_id, route_key, parameters, claims)
         ).encode()
         try:
             status, text = self.invoke(function, payload)
@@ -253,8 +356,13 @@ def main():
     parser.add_argument("--upstream", required=True, help="cargo lambda watch's HOST:PORT")
     args = parser.parse_args()
     host, port = args.upstream.rsplit(":", 1)
-    Front.table = routes()
+    protected = authorized_routes()
+    Front.table = {**routes(), **protected}
+    Front.protected = {f"{method} {path}" for method, path in protected}
     Front.upstream = (host, int(port))
+    base = f"http://127.0.0.1:{args.port}"
+    Front.authorizer = Authorizer(base, os.environ.get("TOKEN_ISSUER") or base,
+                                  os.environ.get("TOKEN_AUDIENCE") or "rust-auth-api")
     server = Server(("127.0.0.1", args.port), Front)
     try:
         server.serve_forever()

@@ -144,3 +144,25 @@ def test_a_function_that_never_answers_gets_a_503_not_a_hang(front):
     assert (status, json.loads(body)) == (503, {"message": "Service Unavailable"})
     assert time.monotonic() - started < 10  # the 2 s timeout given, not the client's 20 s
     assert len(upstream.events) == 1
+
+
+def test_the_routes_behind_the_jwt_authorizer_are_read_from_the_template():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from dev_front import authorized_routes, routes, stringify
+
+    assert authorized_routes() == {("GET", "/hello"): "example"}
+    assert not set(authorized_routes()) & set(routes()), "cargo lambda's router has no /hello"
+    # Claims reach the function as API Gateway passes them: strings only.
+    assert [stringify(v) for v in (1795400900, "a", True, ["x", "y"])] == \
+        ["1795400900", "a", "true", "[x y]"]
+
+
+@pytest.mark.parametrize("front", ["echo"], indirect=True)
+def test_a_protected_route_without_a_usable_token_never_reaches_its_function(front):
+    base, upstream = front
+    for headers in ({}, {"authorization": "Bearer "}, {"authorization": "Bearer not.a.jwt"},
+                    {"authorization": "Basic dXNlcjpwYXNz"}):
+        status, answer, body = call(f"{base}/hello", method="GET", headers=headers)
+        assert (status, json.loads(body)) == (401, {"message": "Unauthorized"}), headers
+        assert answer["www-authenticate"].startswith('Bearer scope="" error="invalid_token"')
+    assert upstream.events == []

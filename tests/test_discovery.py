@@ -139,3 +139,50 @@ def test_the_forger_is_sound(api, forger):
     each refusal above is its case's doing."""
     assert verify(discover(api), forger["sound"])["aud"] == AUDIENCE
     assert me_status(api, forger["sound"]) == 200
+
+
+def hello(api, token):
+    return api.call("GET", "/hello", headers={"authorization": f"Bearer {token}"})
+
+
+def test_hello_gets_the_claims_api_gateway_s_jwt_authorizer_passes(api):
+    """`make dev`'s front plays template.yaml's JWT authorizer for GET /hello."""
+    user = new_user()
+    status, body, _ = api.call("POST", "/signup", user)
+    assert status == 201, body
+    status, answer, _ = hello(api, body["token"])
+    assert status == 200, answer
+    claims = jwt.decode(body["token"], options={"verify_signature": False})
+    assert answer["message"] == f"Hello, {user['firstName']}!"
+    assert answer["claims"]["sub"] == claims["sub"]
+    assert answer["claims"]["aud"] == AUDIENCE and answer["claims"]["iss"] == api.base
+    assert answer["claims"]["exp"] == str(claims["exp"]), "as API Gateway passes it: a string"
+
+    status, answer, headers = api.call("GET", "/hello")
+    assert (status, answer) == (401, {"message": "Unauthorized"})
+    assert 'error="invalid_token"' in headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("case", [
+    "a key that is not published, under our kid", "an unknown kid", "a wrong audience",
+    "a wrong issuer", "expired", "alg none",
+    "HS256 with our public key (PEM) as secret", "HS256 with our JWKS as secret",
+])
+def test_the_authorizer_refuses_forgeries_before_the_function_runs(api, forger, case):
+    status, answer, headers = hello(api, forger[case])
+    assert (status, answer) == (401, {"message": "Unauthorized"}), case
+    assert headers["www-authenticate"].startswith('Bearer scope="" error="invalid_token"')
+    assert hello(api, forger["sound"])[0] == 200
+
+
+def test_a_signed_out_token_passes_the_gateway_until_it_expires(api):
+    """What a JWT authorizer cannot see (README): the session behind a token. Sign-out ends it
+    for /me at once; at the gateway the token is good until `exp`, which is why access tokens
+    live 15 minutes. A route that must honour sign-out asks POST /token/validate."""
+    status, body, _ = api.call("POST", "/signup", new_user())
+    assert status == 201, body
+    token = body["token"]
+    assert api.call("POST", "/signout", headers={"authorization": f"Bearer {token}"})[0] == 204
+    assert me_status(api, token) == 401
+    assert hello(api, token)[0] == 200
+    assert api.call("POST", "/token/validate", {"token": token})[1] == {"active": False}

@@ -39,8 +39,9 @@ pub enum Warmup {
 const WARMUP_LIMIT: Duration = Duration::from_secs(1);
 
 impl App {
-    /// Reads the configuration and builds the clients. Redis is not contacted here, nor
-    /// DynamoDB bar the warm-up above: the first request opens each connection.
+    /// Reads the configuration and builds what every request needs. Redis is not contacted
+    /// here, nor DynamoDB bar the warm-up above, and the DynamoDB and Secrets Manager clients
+    /// are built by their first call: the first request opens each connection.
     pub async fn from_env(warmup: Warmup, uses: KeyUse) -> Result<Self, ConfigError> {
         Self::from_env_with(warmup, uses, std::future::ready(())).await
     }
@@ -63,21 +64,22 @@ impl App {
         // nothing to wait for, warming up would hold init instead of overlapping a wait.
         let waits = source.as_ref().is_some_and(SecretSource::is_remote);
         let warm = warmup == Warmup::Credentials && waits && config::warmup_enabled()?;
-        let client = config::dynamodb(&aws);
+        // Built now only to be warmed; otherwise by the first call that needs DynamoDB.
+        let client = warm.then(|| config::dynamodb(&aws));
         let warming = async {
-            if warm {
-                tokio::join!(DynamoUserStore::warm(&client, WARMUP_LIMIT), also);
+            if let Some(client) = &client {
+                tokio::join!(DynamoUserStore::warm(client, WARMUP_LIMIT), also);
             }
         };
         let documents = config::key_documents(&aws, uses)?;
         let (config, ()) = tokio::join!(Config::from_env(&aws, source), warming);
         let config = config?;
         let keys = config::token_keys(documents, config.refresh.as_ref())?;
-        Self::new(
-            DynamoUserStore::new(client, &config.table_name),
-            &config,
-            keys,
-        )
+        let store = match client {
+            Some(client) => DynamoUserStore::new(client, &config.table_name),
+            None => DynamoUserStore::lazy(&aws, &config.table_name),
+        };
+        Self::new(store, &config, keys)
     }
 }
 

@@ -147,6 +147,15 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
         "sign-up loads zxcvbn's dictionaries"
     );
 
+    // Not warmed (a verifier): the store's client is built by the first call, which reaches
+    // DynamoDB as a warmed one does.
+    let verifier = App::from_env(Warmup::Nothing, KeyUse::Verify)
+        .await
+        .unwrap();
+    assert_eq!(proxy.connections(), 2, "nothing opened at init");
+    assert!(verifier.store.get(UserId::random()).await.unwrap().is_none());
+    assert_eq!(proxy.connections(), 3, "opened by the first call");
+
     // DynamoDB swallowing everything: init still ends, about a second later.
     proxy.set(Fault::Blackhole);
     let started = Instant::now();
@@ -154,6 +163,6 @@ async fn dynamodb_is_warmed_only_alongside_the_secret_fetch_and_reused() {
         .await
         .unwrap();
     let took = started.elapsed();
-    assert_eq!(proxy.connections(), 3, "it did try");
+    assert_eq!(proxy.connections(), 4, "it did try");
     assert!(took < Duration::from_millis(1500), "init held {took:?}");
 }
