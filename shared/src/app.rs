@@ -21,27 +21,29 @@ pub struct App<S = DynamoUserStore> {
     pub lifetimes: Lifetimes,
 }
 
-/// What a function gets ready during init, while it waits for its signing keys.
+/// What a function gets ready in the background from init on, while its keys are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Warmup {
-    /// Sign-up and sign-in read DynamoDB and run argon2 on every request: while init waits on
-    /// Secrets Manager anyway (the refresh secret, as deployed), it opens the DynamoDB
-    /// connection (TCP and TLS handshakes) and runs the function's own preparation (argon2's
-    /// working memory, zxcvbn's dictionaries), so the first request pays for none of it.
-    /// Local runs (`REFRESH_SECRET`) have no such wait and skip it, as does `INIT_WARMUP=off`.
+    /// Sign-up and sign-in read DynamoDB and run argon2 on every request: from init on, in the
+    /// background alongside the key reads, they open the DynamoDB connection (TCP and TLS
+    /// handshakes) and run the function's own preparation (argon2's working memory, zxcvbn's
+    /// dictionaries), so the first request finds them done or under way instead of starting
+    /// them. Init itself waits for none of it. `INIT_WARMUP=off` skips it.
     Credentials,
     /// The others read DynamoDB at most once a request, some only when Redis does not know
     /// the session; none hashes.
     Nothing,
 }
 
-/// The warm-up never holds init longer than this; the SDK's connect timeout is 1 s.
+/// The DynamoDB warm-up gives up after this; the SDK's connect timeout is 1 s.
 const WARMUP_LIMIT: Duration = Duration::from_secs(1);
 
 impl App {
-    /// Reads the configuration and builds what every request needs. Redis is not contacted
-    /// here, nor DynamoDB bar the warm-up above, and the DynamoDB and Secrets Manager clients
-    /// are built by their first call: the first request opens each connection.
+    /// Reads the configuration and builds what every request needs, waiting on no network:
+    /// the key documents are read in the background (the signing functions') or with the first
+    /// token (the others'), Redis is contacted by the first request, DynamoDB too bar the
+    /// warm-up above, and the DynamoDB and Secrets Manager clients are built by their first
+    /// call.
     pub async fn from_env(warmup: Warmup, uses: KeyUse) -> Result<Self, ConfigError> {
         Self::from_env_with(warmup, uses, std::future::ready(())).await
     }
@@ -53,28 +55,28 @@ impl App {
     pub async fn from_env_with(
         warmup: Warmup,
         uses: KeyUse,
-        also: impl Future<Output = ()>,
+        also: impl Future<Output = ()> + Send + 'static,
     ) -> Result<Self, ConfigError> {
         let aws = config::aws()?;
-        let source = match uses {
-            KeyUse::Sign => Some(SecretSource::from_env()?),
+        let config = Config::from_env()?;
+        let documents = config::key_documents(&aws, uses)?;
+        let refresh = match uses {
+            KeyUse::Sign => {
+                let max_age = config::key_cache(&config::env_var)?;
+                Some(SecretSource::from_env()?.into_document(&aws, max_age)?)
+            }
             KeyUse::Verify => None,
         };
-        // Only while init waits on Secrets Manager (the refresh secret, as deployed): with
-        // nothing to wait for, warming up would hold init instead of overlapping a wait.
-        let waits = source.as_ref().is_some_and(SecretSource::is_remote);
-        let warm = warmup == Warmup::Credentials && waits && config::warmup_enabled()?;
+        let keys = config::token_keys(documents, refresh)?;
+        let warm = warmup == Warmup::Credentials && config::warmup_enabled()?;
         // Built now only to be warmed; otherwise by the first call that needs DynamoDB.
         let client = warm.then(|| config::dynamodb(&aws));
-        let warming = async {
-            if let Some(client) = &client {
-                tokio::join!(DynamoUserStore::warm(client, WARMUP_LIMIT), also);
-            }
-        };
-        let documents = config::key_documents(&aws, uses)?;
-        let (config, ()) = tokio::join!(Config::from_env(&aws, source), warming);
-        let config = config?;
-        let keys = config::token_keys(documents, config.refresh.as_ref())?;
+        if let Some(client) = &client {
+            let client = client.clone();
+            tokio::spawn(async move {
+                tokio::join!(DynamoUserStore::warm(&client, WARMUP_LIMIT), also);
+            });
+        }
         let store = match client {
             Some(client) => DynamoUserStore::new(client, &config.table_name),
             None => DynamoUserStore::lazy(&aws, &config.table_name),

@@ -1,6 +1,8 @@
-//! Configuration, read once at init from the environment. A function with a missing or weak
-//! secret, or a signing function whose key set cannot be read, refuses to start rather than
-//! serve tokens it could not stand behind.
+//! Configuration, read once at init from the environment. A function with a missing or
+//! malformed setting, or a weak refresh-token key in its environment, refuses to start rather
+//! than serve tokens it could not stand behind. Keys kept in Secrets Manager are read in the
+//! background ([`KeyDocument`]): one that cannot be read or is unfit makes the requests that
+//! need it a 503, and nothing is written for them.
 
 use std::time::Duration;
 
@@ -39,7 +41,7 @@ pub const DEFAULT_SCOPE: &str = "openid profile email";
 
 /// The key refresh tokens are sealed with: the raw UTF-8 bytes of `REFRESH_SECRET` (or of the
 /// Secrets Manager secret). Only the signing functions hold it. Never printed.
-pub struct RefreshSecret(pub(crate) Vec<u8>);
+pub struct RefreshSecret(Vec<u8>);
 
 impl RefreshSecret {
     pub fn new(bytes: Vec<u8>) -> Result<Self, ConfigError> {
@@ -81,8 +83,6 @@ pub enum KeyUse {
 pub struct Config {
     pub table_name: String,
     pub tokens: TokenSettings,
-    /// The signing functions' refresh-token key; `None` in the others.
-    pub refresh: Option<RefreshSecret>,
     /// `redis://` locally, `rediss://` (TLS) to ElastiCache.
     pub redis_url: String,
     pub cache: CacheSettings,
@@ -95,7 +95,6 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("table_name", &self.table_name)
             .field("tokens", &self.tokens)
-            .field("refresh", &self.refresh)
             .field("redis_url", &"<redacted>")
             .field("cache", &self.cache)
             .field("sessions", &self.sessions)
@@ -109,8 +108,6 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{name} {reason}")]
     Invalid { name: &'static str, reason: String },
-    #[error("could not read the refresh-token secret from Secrets Manager")]
-    SecretFetch(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Where the refresh-token key comes from.
@@ -118,7 +115,8 @@ pub enum ConfigError {
 pub enum SecretSource {
     /// `REFRESH_SECRET`, as is (local runs).
     Env(SecretText),
-    /// `REFRESH_SECRET_ARN`, read from Secrets Manager at init (the deployed stack).
+    /// `REFRESH_SECRET_ARN`, read from Secrets Manager in the background from init on (the
+    /// deployed stack).
     SecretsManager { arn: String },
 }
 
@@ -141,32 +139,39 @@ impl SecretSource {
         }
     }
 
-    /// Whether loading the configuration waits on the network.
-    pub fn is_remote(&self) -> bool {
-        matches!(self, Self::SecretsManager { .. })
+    /// The refresh-token key as a document: from the environment, checked now (a weak key
+    /// stops the function) and fixed; from Secrets Manager, read in the background from now on
+    /// and checked when read, so init never waits for it.
+    pub fn into_document(
+        self,
+        aws: &SdkConfig,
+        max_age: Duration,
+    ) -> Result<KeyDocument<RefreshKeys>, ConfigError> {
+        match self {
+            Self::Env(SecretText(secret)) => Ok(KeyDocument::fixed(RefreshKeys::derive(
+                &RefreshSecret::new(secret.into_bytes())?.0,
+            ))),
+            Self::SecretsManager { arn } => {
+                let document = KeyDocument::secret_from(aws, arn, max_age, |text| {
+                    RefreshSecret::new(text.as_bytes().to_vec())
+                        .map(|secret| RefreshKeys::derive(&secret.0))
+                        .map_err(|err| err.to_string())
+                });
+                document.prefetch();
+                Ok(document)
+            }
+        }
     }
 }
 
 impl Config {
-    /// Reads the environment, with the refresh-token key from `source` when there is one
-    /// (fetched from Secrets Manager when it is remote).
-    pub async fn from_env(
-        aws: &SdkConfig,
-        source: Option<SecretSource>,
-    ) -> Result<Self, ConfigError> {
-        let secret = match source {
-            None => None,
-            Some(SecretSource::Env(SecretText(secret))) => Some(secret),
-            Some(SecretSource::SecretsManager { arn }) => Some(fetch_secret(aws, &arn).await?),
-        };
-        Self::from_vars(env_var, secret.map(String::into_bytes))
+    /// Reads the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(env_var)
     }
 
     /// The pure part of [`Config::from_env`], separate so tests need no environment.
-    pub fn from_vars(
-        var: impl Fn(&str) -> Option<String>,
-        secret: Option<Vec<u8>>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let table_name = var("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
         let redis_url = var("REDIS_URL").ok_or(ConfigError::Missing("REDIS_URL"))?;
         if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
@@ -205,7 +210,6 @@ impl Config {
             redis_url,
             cache,
             sessions,
-            refresh: secret.map(RefreshSecret::new).transpose()?,
             tokens: token_settings(&var)?,
         })
     }
@@ -335,18 +339,6 @@ where
         })
 }
 
-async fn fetch_secret(aws: &SdkConfig, arn: &str) -> Result<String, ConfigError> {
-    let output = secrets_manager(aws)
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|err| ConfigError::SecretFetch(err.into()))?;
-    output
-        .secret_string
-        .ok_or_else(|| ConfigError::SecretFetch("the secret has no string value".into()))
-}
-
 /// A function's key documents, as [`KeyUse`] says: for signing, the key set named by
 /// `SIGNING_KEYS_ARN`, whose read starts now in the background (the first request's own work,
 /// argon2 above all, overlaps it; it is awaited before anything is written); for verifying,
@@ -392,14 +384,11 @@ pub fn key_cache(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, Conf
 /// The token keys from `documents` and, for signing, the refresh-token key `refresh`.
 pub fn token_keys(
     documents: KeyDocuments,
-    refresh: Option<&RefreshSecret>,
+    refresh: Option<KeyDocument<RefreshKeys>>,
 ) -> Result<TokenKeys, ConfigError> {
     match (documents, refresh) {
         (KeyDocuments::Verify(keys), _) => Ok(TokenKeys::Verify(keys)),
-        (KeyDocuments::Sign(keys), Some(RefreshSecret(secret))) => Ok(TokenKeys::Sign {
-            keys,
-            refresh: RefreshKeys::derive(secret),
-        }),
+        (KeyDocuments::Sign(keys), Some(refresh)) => Ok(TokenKeys::Sign { keys, refresh }),
         (KeyDocuments::Sign(_), None) => {
             Err(ConfigError::Missing("REFRESH_SECRET or REFRESH_SECRET_ARN"))
         }
@@ -535,7 +524,7 @@ mod tests {
                 "{account}/{address}: {err:?}"
             );
             // Only sign-in reads the locks: a setting it refuses stops no other function.
-            assert!(Config::from_vars(vars(&with(&refused)), Some(SECRET.to_vec())).is_ok());
+            assert!(Config::from_vars(vars(&with(&refused))).is_ok());
         }
     }
 
@@ -579,7 +568,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let config = Config::from_vars(vars(REQUIRED), Some(SECRET.to_vec())).unwrap();
+        let config = Config::from_vars(vars(REQUIRED)).unwrap();
         assert_eq!(config.table_name, "users");
         assert_eq!(config.redis_url, "redis://127.0.0.1:6379");
         assert_eq!(config.cache.profile_ttl_seconds, 300);
@@ -591,15 +580,14 @@ mod tests {
         assert_eq!(config.sessions.grace_seconds, 10);
         assert_eq!(config.tokens.issuer, None, "learnt from the first request");
         for bad in ["https://a.example/", "https://a b"] {
-            let refused =
-                Config::from_vars(vars(&with(&[("TOKEN_ISSUER", bad)])), Some(SECRET.to_vec()));
+            let refused = Config::from_vars(vars(&with(&[("TOKEN_ISSUER", bad)])));
             assert!(refused.is_err(), "{bad}");
         }
     }
 
     #[test]
     fn refuses_short_secrets_and_bad_ttls() {
-        let short = Config::from_vars(vars(REQUIRED), Some(vec![b'x'; 31]));
+        let short = RefreshSecret::new(vec![b'x'; 31]);
         assert!(matches!(
             short,
             Err(ConfigError::Invalid {
@@ -607,11 +595,9 @@ mod tests {
                 ..
             })
         ));
+        assert!(RefreshSecret::new(SECRET.to_vec()).is_ok());
         for ttl in ["0", "59", "-5", "abc", "86401"] {
-            let result = Config::from_vars(
-                vars(&with(&[("TOKEN_TTL_SECONDS", ttl)])),
-                Some(SECRET.to_vec()),
-            );
+            let result = Config::from_vars(vars(&with(&[("TOKEN_TTL_SECONDS", ttl)])));
             assert!(result.is_err(), "{ttl}");
         }
         for (name, value) in [
@@ -622,15 +608,15 @@ mod tests {
             ("SESSION_MAX_SECONDS", "31536001"),
             ("REFRESH_REUSE_GRACE_SECONDS", "301"),
         ] {
-            let result = Config::from_vars(vars(&with(&[(name, value)])), Some(SECRET.to_vec()));
+            let result = Config::from_vars(vars(&with(&[(name, value)])));
             assert!(result.is_err(), "{name}={value}");
         }
         assert!(matches!(
-            Config::from_vars(vars(&[("TABLE_NAME", "t")]), Some(SECRET.to_vec())),
+            Config::from_vars(vars(&[("TABLE_NAME", "t")])),
             Err(ConfigError::Missing("REDIS_URL"))
         ));
         assert!(matches!(
-            Config::from_vars(vars(&[]), Some(SECRET.to_vec())),
+            Config::from_vars(vars(&[])),
             Err(ConfigError::Missing("TABLE_NAME"))
         ));
     }
@@ -638,9 +624,10 @@ mod tests {
     #[test]
     fn secrets_are_not_printed() {
         let with_password = [("REDIS_URL", "rediss://app:hunter2hunter2@cache:6379")];
-        let config = Config::from_vars(vars(&with(&with_password)), Some(SECRET.to_vec())).unwrap();
+        let config = Config::from_vars(vars(&with(&with_password))).unwrap();
         let printed = format!("{config:?}");
-        assert!(!printed.contains("0123456789abcdef"));
+        let secret = format!("{:?}", RefreshSecret::new(SECRET.to_vec()).unwrap());
+        assert!(!secret.contains("0123456789abcdef"), "{secret}");
         assert!(!printed.contains("hunter2hunter2"));
     }
 }

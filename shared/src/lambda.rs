@@ -15,7 +15,7 @@ pub async fn init(warmup: Warmup, uses: KeyUse) -> Result<App, lambda_http::Erro
 pub async fn init_with(
     warmup: Warmup,
     uses: KeyUse,
-    also: impl Future<Output = ()>,
+    also: impl Future<Output = ()> + Send + 'static,
 ) -> Result<App, lambda_http::Error> {
     init_logging();
     Ok(App::from_env_with(warmup, uses, also)

@@ -67,10 +67,13 @@ impl PasswordHasher {
 
     /// Allocates the working memory now, on the blocking pool, so the first hash or verify
     /// does not also pay for faulting in 19 MiB: ~10 ms on the bench machine (a first verify
-    /// in a fresh process against the ones after it). Init calls it while it waits anyway.
-    pub async fn prepare(&self) {
+    /// in a fresh process against the ones after it). Init starts it in the background; the
+    /// future owns what it needs, so it can be spawned.
+    pub fn prepare(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let (memory, blocks) = (self.memory.clone(), self.params.block_count());
-        let _ = tokio::task::spawn_blocking(move || drop(reserve(&memory, blocks))).await;
+        async move {
+            let _ = tokio::task::spawn_blocking(move || drop(reserve(&memory, blocks))).await;
+        }
     }
 
     /// Whether the working memory is in place (after [`Self::prepare`] or a first use).

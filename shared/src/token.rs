@@ -9,7 +9,7 @@
 use jsonwebtoken::{decode, decode_header, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::cache::SessionId;
 use crate::config::TokenSettings;
@@ -117,7 +117,7 @@ pub enum TokenKeys {
     /// publishes verifies) and the key refresh tokens are sealed with.
     Sign {
         keys: KeyDocument<KeySet>,
-        refresh: RefreshKeys,
+        refresh: KeyDocument<RefreshKeys>,
     },
     /// Everything else: the published public keys only, so nothing in its memory or its
     /// configuration can mint a token.
@@ -208,9 +208,10 @@ impl TokenService {
     }
 
     /// The key refresh tokens are minted and checked with; only the signing functions have it.
-    pub fn refresh_keys(&self) -> Result<&RefreshKeys, ApiError> {
+    /// A 503 while it cannot be read (Secrets Manager, as deployed).
+    pub async fn refresh_keys(&self) -> Result<Arc<RefreshKeys>, ApiError> {
         match &self.keys {
-            TokenKeys::Sign { refresh, .. } => Ok(refresh),
+            TokenKeys::Sign { refresh, .. } => Ok(refresh.current().await?),
             TokenKeys::Verify(_) => Err(ApiError::internal(NoSigningKeys)),
         }
     }

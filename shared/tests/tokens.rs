@@ -78,6 +78,7 @@ async fn an_issued_pair_does_not_print_its_tokens() {
     let user = user();
     let refresh = service
         .refresh_keys()
+        .await
         .unwrap()
         .first(user.id, &SessionId::random());
     let issued = service.issue_pair(&user, &refresh, 600).await.unwrap();
@@ -94,6 +95,7 @@ async fn access_and_refresh_tokens_never_pass_for_each_other() {
     let user = user();
     let refresh = tokens
         .refresh_keys()
+        .await
         .unwrap()
         .first(user.id, &SessionId::random());
     let access = tokens.issue(&user, &refresh.session).await.unwrap();
@@ -138,7 +140,7 @@ async fn issued_tokens_are_rs256_under_the_active_kid_and_verify_without_a_priva
         verifier.issue(&user, &session).await,
         Err(ApiError::Internal(_))
     ));
-    assert!(verifier.refresh_keys().is_err());
+    assert!(verifier.refresh_keys().await.is_err());
 }
 
 #[tokio::test]
@@ -154,7 +156,7 @@ async fn every_published_key_verifies_and_only_the_active_one_signs() {
         &settings("auth-test", "api", 3600),
         TokenKeys::Sign {
             keys: KeyDocument::fixed(set),
-            refresh: RefreshKeys::derive(testkit::TEST_SECRET.as_bytes()),
+            refresh: KeyDocument::fixed(RefreshKeys::derive(testkit::TEST_SECRET.as_bytes())),
         },
     );
     let before = signer("auth-test", "api")

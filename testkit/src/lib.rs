@@ -53,11 +53,7 @@ pub fn config(table: &str, redis_url: &str, overrides: &[(&str, &str)]) -> Confi
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     vars.retain(|_, v| !v.is_empty());
-    Config::from_vars(
-        move |name| vars.get(name).cloned(),
-        Some(TEST_SECRET.as_bytes().to_vec()),
-    )
-    .unwrap()
+    Config::from_vars(move |name| vars.get(name).cloned()).unwrap()
 }
 
 /// The test signing key, made once per test process (`openssl genpkey`: no private key is
@@ -91,7 +87,7 @@ pub fn test_key_set() -> KeySet {
 pub fn token_keys() -> TokenKeys {
     TokenKeys::Sign {
         keys: KeyDocument::fixed(test_key_set()),
-        refresh: RefreshKeys::derive(TEST_SECRET.as_bytes()),
+        refresh: KeyDocument::fixed(RefreshKeys::derive(TEST_SECRET.as_bytes())),
     }
 }
 
@@ -111,7 +107,7 @@ pub async fn env_without_signing_keys() -> TestEnv {
         &config(&env.table, &redis_url, &[]).tokens,
         TokenKeys::Sign {
             keys,
-            refresh: RefreshKeys::derive(TEST_SECRET.as_bytes()),
+            refresh: KeyDocument::fixed(RefreshKeys::derive(TEST_SECRET.as_bytes())),
         },
     );
     env
@@ -283,6 +279,7 @@ impl TestEnv {
         let opening = self
             .app
             .new_session(user.id, ClientInfo::default())
+            .await
             .unwrap();
         self.app
             .store

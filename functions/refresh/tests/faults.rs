@@ -120,6 +120,7 @@ async fn signing_keys_unreadable_is_503_and_spends_nothing() {
     let opening = env
         .app
         .new_session(user.id, shared::session::ClientInfo::default())
+        .await
         .unwrap();
     env.app
         .store

@@ -49,7 +49,7 @@ async fn sign_up<S: UserStore>(
         created_at: now,
         last_login: now,
     };
-    let session = app.new_session(user.id, http::client_info(request))?;
+    let session = app.new_session(user.id, http::client_info(request)).await?;
     app.store
         .create(&user, &digest, session.new_session())
         .await?;

@@ -10,8 +10,9 @@ use signup::SignUp;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let hasher = PasswordHasher::new();
-    let warmup = async {
-        tokio::join!(hasher.prepare(), Password::prepare_strength_check());
+    let memory = hasher.prepare();
+    let warmup = async move {
+        tokio::join!(memory, Password::prepare_strength_check());
     };
     let app = shared::lambda::init_with(Warmup::Credentials, KeyUse::Sign, warmup).await?;
     let signup = SignUp { app: &app, hasher };

@@ -39,10 +39,11 @@ pub struct LiveSession {
 
 impl<S> App<S> {
     /// A new session for `user`, not yet stored.
-    pub fn new_session(&self, user: UserId, client: ClientInfo) -> Result<Opening, ApiError> {
+    pub async fn new_session(&self, user: UserId, client: ClientInfo) -> Result<Opening, ApiError> {
         let token = self
             .tokens
-            .refresh_keys()?
+            .refresh_keys()
+            .await?
             .first(user, &SessionId::random());
         let record = SessionRecord::open(&token, client, Timestamp::now());
         let deadline = record.deadline(&self.lifetimes);
@@ -100,7 +101,7 @@ impl<S: SessionStore> App<S> {
         user: &User,
         client: ClientInfo,
     ) -> Result<IssuedToken, ApiError> {
-        let opening = self.new_session(user.id, client)?;
+        let opening = self.new_session(user.id, client).await?;
         self.tokens.signing_ready().await?;
         self.store.open_session(opening.new_session()).await?;
         self.session_opened(user, &opening).await
@@ -185,7 +186,7 @@ impl<S: SessionStore> App<S> {
     /// Spends `token` for a new pair ([`judge`] decides how), or ends its session when it was
     /// spent already.
     pub async fn refresh(&self, token: &RefreshToken) -> Result<IssuedToken, ApiError> {
-        let keys = self.tokens.refresh_keys()?;
+        let keys = self.tokens.refresh_keys().await?;
         // A token we never minted touches nothing: no read, and above all no revocation.
         if !keys.authentic(token) {
             return Err(ApiError::InvalidSession);
@@ -197,7 +198,7 @@ impl<S: SessionStore> App<S> {
                 return Err(ApiError::InvalidSession);
             };
             let now = Timestamp::now();
-            match judge(&found, token, keys, now, &self.lifetimes) {
+            match judge(&found, token, &keys, now, &self.lifetimes) {
                 Verdict::Rotate(next) => {
                     let rotated = found.record.rotated(&next, now);
                     let deadline = rotated.deadline(&self.lifetimes);

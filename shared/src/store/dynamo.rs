@@ -40,6 +40,8 @@ pub struct DynamoUserStore {
 /// The client, or the SDK configuration to build it from when the first call needs it:
 /// building one costs about a quarter of a millisecond, a tenth of a whole init, which a
 /// function that finds what it needs in Redis (`/me` on a cache hit) never has to pay.
+/// One per process, behind an `Arc`: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Connection {
     Ready(Client),
     Lazy {
@@ -71,9 +73,7 @@ impl DynamoUserStore {
     fn client(&self) -> &Client {
         match self.client.as_ref() {
             Connection::Ready(client) => client,
-            Connection::Lazy { aws, client } => {
-                client.get_or_init(|| crate::config::dynamodb(aws))
-            }
+            Connection::Lazy { aws, client } => client.get_or_init(|| crate::config::dynamodb(aws)),
         }
     }
 

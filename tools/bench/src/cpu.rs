@@ -12,7 +12,10 @@ pub const BENCHMARKS: [(&str, &str); 18] = [
         "parse/signup_body",
         "sign-up body → new user (incl. zxcvbn strength estimate)",
     ),
-    ("jwt/issue", "issue an access token (RS256, claims and signature)"),
+    (
+        "jwt/issue",
+        "issue an access token (RS256, claims and signature)",
+    ),
     ("jwt/verify", "verify an access token"),
     (
         "rs256/parse_key",

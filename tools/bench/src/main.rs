@@ -50,7 +50,7 @@ enum Secret {
     /// Manager (moto), the signing set during a signer's init, the published keys with a
     /// verifier's first token.
     Env,
-    /// `REFRESH_SECRET_ARN` as well, read during init, as the deployed stack does.
+    /// `REFRESH_SECRET_ARN` as well, read in the background from init on, as deployed.
     Manager,
 }
 

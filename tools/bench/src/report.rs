@@ -210,11 +210,11 @@ fn warmup_section(out: &mut String, rows: &[Row]) {
     }
     let _ = writeln!(
         out,
-        "\n## Init warm-up, both ways\n\nSign-in and sign-up as deployed (the key read from \
-         Secrets Manager during init) with DynamoDB and Secrets Manager at a distance: moto over TLS, \
+        "\n## Init warm-up, both ways\n\nSign-in and sign-up as deployed (their keys read from \
+         Secrets Manager in the background from init on) with DynamoDB and Secrets Manager at a distance: moto over TLS, \
          trusted through `AWS_CA_BUNDLE`, each behind a proxy that delivers every chunk {} ms \
-         after it was sent, each way (TCP's own handshake is not delayed). With the warm-up, init opens the DynamoDB connection and puts \
-         argon2's working memory in place while it waits for the key, and sign-up also loads \
+         after it was sent, each way (TCP's own handshake is not delayed). With the warm-up, the function starts opening the DynamoDB connection and puts \
+         argon2's working memory in place in the background from init on, and sign-up also loads \
          zxcvbn's dictionaries; without it (`INIT_WARMUP=off`), the first request does that. p50 over the fresh \
          processes; \"cold start\" is init plus the first invocation, per process.\n\n\
          | | init p50 (ms) | 1st invocation p50 (ms) | cold start p50 (ms) | warm p50 (ms) |\n\

@@ -59,6 +59,7 @@ async fn stored(app: &App<MemoryStore>, user: &shared::domain::User) {
     let digest = PasswordDigest::from_stored("unused".to_owned());
     let session = app
         .new_session(user.id, ClientInfo::default())
+        .await
         .expect("a signing app");
     app.store
         .create(user, &digest, session.new_session())
