@@ -28,7 +28,8 @@ pub enum Warmup {
     /// background alongside the key reads, they open the DynamoDB connection (TCP and TLS
     /// handshakes) and run the function's own preparation (argon2's working memory, zxcvbn's
     /// dictionaries), so the first request finds them done or under way instead of starting
-    /// them. Init itself waits for none of it. `INIT_WARMUP=off` skips it.
+    /// them. Init itself waits for none of it. Deployed only (the refresh-token key in Secrets
+    /// Manager); `INIT_WARMUP=off` skips it there too.
     Credentials,
     /// The others read DynamoDB at most once a request, some only when Redis does not know
     /// the session; none hashes.
@@ -60,15 +61,20 @@ impl App {
         let aws = config::aws()?;
         let config = Config::from_env()?;
         let documents = config::key_documents(&aws, uses)?;
-        let refresh = match uses {
-            KeyUse::Sign => {
-                let max_age = config::key_cache(&config::env_var)?;
-                Some(SecretSource::from_env()?.into_document(&aws, max_age)?)
-            }
+        let source = match uses {
+            KeyUse::Sign => Some(SecretSource::from_env()?),
             KeyUse::Verify => None,
         };
+        // As deployed (the refresh-token key in Secrets Manager), where DynamoDB is a TLS
+        // handshake away. The warm-up's CPU competes with init's last steps on a small share
+        // of a core, so local runs, with nothing far away, skip it and start at the floor.
+        let deployed = source.as_ref().is_some_and(SecretSource::is_remote);
+        let max_age = config::key_cache(&config::env_var)?;
+        let refresh = source
+            .map(|source| source.into_document(&aws, max_age))
+            .transpose()?;
         let keys = config::token_keys(documents, refresh)?;
-        let warm = warmup == Warmup::Credentials && config::warmup_enabled()?;
+        let warm = warmup == Warmup::Credentials && deployed && config::warmup_enabled()?;
         // Built now only to be warmed; otherwise by the first call that needs DynamoDB.
         let client = warm.then(|| config::dynamodb(&aws));
         if let Some(client) = &client {

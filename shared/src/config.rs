@@ -139,6 +139,11 @@ impl SecretSource {
         }
     }
 
+    /// Whether the key is read from the network (the deployed stack).
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Self::SecretsManager { .. })
+    }
+
     /// The refresh-token key as a document: from the environment, checked now (a weak key
     /// stops the function) and fixed; from Secrets Manager, read in the background from now on
     /// and checked when read, so init never waits for it.

@@ -163,6 +163,17 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
         .is_err());
     set("INIT_WARMUP", "on");
 
+    // A local refresh-token key: not as deployed, no warm-up.
+    set("REFRESH_SECRET", &"l".repeat(48));
+    App::from_env_with(Warmup::Credentials, KeyUse::Sign, sign_up(&hasher))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(proxy.connections(), 1, "local: no warm-up");
+    assert!(!hasher.is_prepared());
+    assert!(!Password::is_strength_check_prepared());
+    std::env::remove_var("REFRESH_SECRET");
+
     App::from_env_with(Warmup::Credentials, KeyUse::Sign, sign_up(&hasher))
         .await
         .unwrap();
