@@ -145,8 +145,8 @@ impl SecretSource {
     }
 
     /// The refresh-token key as a document: from the environment, checked now (a weak key
-    /// stops the function) and fixed; from Secrets Manager, read in the background from now on
-    /// and checked when read, so init never waits for it.
+    /// stops the function) and fixed; from Secrets Manager, read in the background from init
+    /// on ([`token_keys`]) and checked when read, so init never waits for it.
     pub fn into_document(
         self,
         aws: &SdkConfig,
@@ -162,7 +162,6 @@ impl SecretSource {
                         .map(|secret| RefreshKeys::derive(&secret.0))
                         .map_err(|err| err.to_string())
                 });
-                document.prefetch();
                 Ok(document)
             }
         }
@@ -345,7 +344,7 @@ where
 }
 
 /// A function's key documents, as [`KeyUse`] says: for signing, the key set named by
-/// `SIGNING_KEYS_ARN`, whose read starts now in the background (the first request's own work,
+/// `SIGNING_KEYS_ARN`, whose read starts in the background with [`token_keys`] (the first request's own work,
 /// argon2 above all, overlaps it; it is awaited before anything is written); for verifying,
 /// the published keys named by `PUBLIC_KEYS_ARN`, read when the first token arrives. Init
 /// waits on neither.
@@ -363,7 +362,6 @@ pub fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments, Conf
             let keys = KeyDocument::secret_from(aws, arn, max_age, |text| {
                 KeySet::parse(text).map_err(|err| err.to_string())
             });
-            keys.prefetch();
             Ok(KeyDocuments::Sign(keys))
         }
         KeyUse::Verify => {
@@ -386,14 +384,23 @@ pub fn key_cache(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, Conf
     number(var, "KEY_CACHE_SECONDS", default, 1..=3600).map(Duration::from_secs)
 }
 
-/// The token keys from `documents` and, for signing, the refresh-token key `refresh`.
+/// The token keys from `documents` and, for signing, the refresh-token key `refresh`. A
+/// signer's first reads start now, in the background (on the current tokio runtime), in one
+/// task: one worker builds the Secrets Manager client and waits on the reads while the other
+/// serves init's last steps. A failure is logged, and the next use reads again.
 pub fn token_keys(
     documents: KeyDocuments,
     refresh: Option<KeyDocument<RefreshKeys>>,
 ) -> Result<TokenKeys, ConfigError> {
     match (documents, refresh) {
         (KeyDocuments::Verify(keys), _) => Ok(TokenKeys::Verify(keys)),
-        (KeyDocuments::Sign(keys), Some(refresh)) => Ok(TokenKeys::Sign { keys, refresh }),
+        (KeyDocuments::Sign(keys), Some(refresh)) => {
+            let (set, key) = (keys.clone(), refresh.clone());
+            tokio::spawn(async move {
+                let _ = tokio::join!(set.current(), key.current());
+            });
+            Ok(TokenKeys::Sign { keys, refresh })
+        }
         (KeyDocuments::Sign(_), None) => {
             Err(ConfigError::Missing("REFRESH_SECRET or REFRESH_SECRET_ARN"))
         }

@@ -11,7 +11,7 @@
 //!   tokens from being issued or checked with keys that were valid ten minutes ago.
 //! - Reads are single-flight: requests that need the document while it is being read wait for
 //!   that read instead of making their own.
-//! - A signing function starts reading during init without waiting for it ([`Self::prefetch`]):
+//! - A signing function starts reading during init without waiting for it ([`crate::config::token_keys`]):
 //!   the read overlaps the first request's own work (its argon2 above all), and init stays at
 //!   the floor.
 
@@ -156,16 +156,12 @@ impl<T> KeyDocument<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> KeyDocument<T> {
-    /// Starts the first read in the background (on the current tokio runtime) and returns at
-    /// once; a failure is logged, and the next use reads again.
-    pub fn prefetch(&self) {
-        let document = Self {
+/// Another handle on the same document: one copy, one read in flight.
+impl<T> Clone for KeyDocument<T> {
+    fn clone(&self) -> Self {
+        Self {
             inner: Arc::clone(&self.inner),
-        };
-        tokio::spawn(async move {
-            let _ = document.current().await;
-        });
+        }
     }
 }
 
