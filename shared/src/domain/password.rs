@@ -29,8 +29,8 @@ impl Password {
     }
 
     /// Loads zxcvbn's dictionaries (inflating and indexing ~94,000 ranked words, 12–17 ms on
-    /// the bench machine) on the blocking pool: sign-up's init does it while it waits for its
-    /// key ([`crate::App::from_env_with`]), so its first request does not.
+    /// the bench machine) on the blocking pool: sign-up as deployed starts it in the background
+    /// at init ([`crate::App::from_env_with`]), so its first request does not.
     pub async fn prepare_strength_check() {
         let _ = tokio::task::spawn_blocking(|| {
             let _ = zxcvbn::zxcvbn("init warm-up", &[]);
