@@ -60,11 +60,11 @@ impl App {
     ) -> Result<Self, ConfigError> {
         let aws = config::aws()?;
         let config = Config::from_env()?;
-        let documents = config::key_documents(&aws, uses)?;
         let source = match uses {
             KeyUse::Sign => Some(SecretSource::from_env()?),
             KeyUse::Verify => None,
         };
+        let documents = config::key_documents(&aws, uses)?;
         // As deployed (the refresh-token key in Secrets Manager), where DynamoDB is a TLS
         // handshake away. The warm-up's CPU competes with init's last steps on a small share
         // of a core, so local runs, with nothing far away, skip it and start at the floor.
