@@ -64,12 +64,12 @@ impl App {
             KeyUse::Sign => Some(SecretSource::from_env()?),
             KeyUse::Verify => None,
         };
-        let documents = config::key_documents(&aws, uses)?;
+        let max_age = config::key_cache(&config::env_var)?;
+        let documents = config::key_documents(&aws, uses, max_age)?;
         // As deployed (the refresh-token key in Secrets Manager), where DynamoDB is a TLS
         // handshake away. The warm-up's CPU competes with init's last steps on a small share
         // of a core, so local runs, with nothing far away, skip it and start at the floor.
         let deployed = source.as_ref().is_some_and(SecretSource::is_remote);
-        let max_age = config::key_cache(&config::env_var)?;
         let refresh = source
             .map(|source| source.into_document(&aws, max_age))
             .transpose()?;

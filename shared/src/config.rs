@@ -353,8 +353,12 @@ pub enum KeyDocuments {
     Verify(KeyDocument<PublishedKeys>),
 }
 
-pub fn key_documents(aws: &SdkConfig, uses: KeyUse) -> Result<KeyDocuments, ConfigError> {
-    let max_age = key_cache(&env_var)?;
+/// `max_age` is [`key_cache`]'s.
+pub fn key_documents(
+    aws: &SdkConfig,
+    uses: KeyUse,
+    max_age: Duration,
+) -> Result<KeyDocuments, ConfigError> {
     match uses {
         KeyUse::Sign => {
             let arn =

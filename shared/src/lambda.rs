@@ -31,7 +31,8 @@ pub async fn init_verifier() -> Result<crate::token::TokenService, lambda_http::
     let load = async {
         let aws = config::aws()?;
         let settings = config::token_settings(&config::env_var)?;
-        let documents = config::key_documents(&aws, KeyUse::Verify)?;
+        let max_age = config::key_cache(&config::env_var)?;
+        let documents = config::key_documents(&aws, KeyUse::Verify, max_age)?;
         let keys = config::token_keys(documents, None)?;
         Ok::<_, ConfigError>(crate::token::TokenService::new(&settings, keys))
     };
