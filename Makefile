@@ -13,7 +13,7 @@ export SAM_CLI_TELEMETRY := 0
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: dev test tools lint unit e2e template sam-build fmt clean check-cache fuzz-api fuzz bench bench-smoke \
-	invoke arm64-smoke rotate
+	invoke arm64-smoke rotate mail
 
 ## dev: the API on http://127.0.0.1:9000, DynamoDB (moto) on :8000, Redis on :6380
 dev: tools
@@ -27,12 +27,16 @@ SAM_BUILD_DIR := $(CACHE_DIR)/sam-build
 ## invoke: one function in a Lambda container (sam local invoke) with one of events/,
 ## against a running `make dev`: make invoke FN=me EVENT=events/me.json
 invoke: tools sam-build
-	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=signup|signin|me|signout|validate|refresh|sessions|discovery|example EVENT=events/<fixture>.json"; exit 2; }
+	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=signup|signin|me|signout|validate|refresh|sessions|discovery|example|email|mailer EVENT=events/<fixture>.json"; exit 2; }
 	SAM_BUILD_DIR=$(SAM_BUILD_DIR) scripts/invoke.sh "$(FN)" "$(EVENT)"
 
 ## rotate: rotate a running `make dev`'s signing key set now, as the deployed schedule does
 rotate: tools
 	$(VENV)/bin/python scripts/rotate_keys.py
+
+## mail: the latest messages a running `make dev` sent (moto's SES): the codes to type
+mail: tools
+	$(VENV)/bin/python scripts/mail.py
 
 tools: $(VENV_STAMP) $(CACHE_DIR)/.rust-targets
 	@scripts/ensure_redis.sh
@@ -68,7 +72,7 @@ e2e: sam-build
 ## arm64 sizes of every function against a hello-world floor; writes bench/results.md and .svg
 BENCH_FRESH ?= 50
 BENCH_WARM ?= 1000
-LAMBDA_BINS := -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery -p example -p rotate-keys
+LAMBDA_BINS := -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery -p example -p rotate-keys -p email -p mailer
 bench: tools
 	cargo lambda build --release --arm64 --output-format zip $(LAMBDA_BINS)
 	cargo lambda build --release --arm64 --output-format zip -p bench --bin hello

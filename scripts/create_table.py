@@ -58,6 +58,7 @@ def table_schema(template=None):
         "KeySchema": tables[0]["KeySchema"],
         "AttributeDefinitions": tables[0]["AttributeDefinitions"],
         "GlobalSecondaryIndexes": tables[0].get("GlobalSecondaryIndexes", []),
+        "StreamSpecification": tables[0].get("StreamSpecification"),
     }
 
 
@@ -77,9 +78,16 @@ def local_client(service, endpoint, region):
 def create_table(endpoint, table, region="us-east-1"):
     client = local_client("dynamodb", endpoint, region)
     schema = table_schema()
+    stream = schema.pop("StreamSpecification")
+    stream = {"StreamEnabled": True, **stream} if stream else None
     try:
-        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", **schema)
+        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", **schema,
+                            **({"StreamSpecification": stream} if stream else {}))
     except client.exceptions.ResourceInUseException:
+        # A stream the template gained since (the mail outbox) is enabled too.
+        described = client.describe_table(TableName=table)["Table"]
+        if stream and not described.get("StreamSpecification", {}).get("StreamEnabled"):
+            client.update_table(TableName=table, StreamSpecification=stream)
         # Already there: `make dev` reuses the table across restarts. An index the template
         # gained since is added, as CloudFormation adds it to a deployed table.
         existing = client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
@@ -91,6 +99,16 @@ def create_table(endpoint, table, region="us-east-1"):
                     AttributeDefinitions=schema["AttributeDefinitions"],
                     GlobalSecondaryIndexUpdates=[{"Create": index}],
                 )
+
+
+def ses_identity(endpoint, address, region="us-east-1"):
+    """The sender identity, as template.yaml's MailSenderIdentity creates it: moto's SES
+    refuses to send from an address it does not know, as SES does."""
+    client = local_client("sesv2", endpoint, region)
+    try:
+        client.create_email_identity(EmailIdentity=address)
+    except client.exceptions.AlreadyExistsException:
+        pass
 
 
 def put_secret(endpoint, name, value, region="us-east-1"):
@@ -152,6 +170,7 @@ def main():
     parser.add_argument("--secret", metavar="NAME", help="store $REFRESH_SECRET as secret NAME")
     parser.add_argument("--signing-keys", metavar="PREFIX", help="store --key-file as the key set")
     parser.add_argument("--key-file", metavar="PEM", help="an RSA private key, PKCS#8 PEM")
+    parser.add_argument("--ses-identity", metavar="ADDRESS", help="create the SES sender identity")
     args = parser.parse_args()
     if args.list_functions:
         resources = load_template()["Resources"]
@@ -168,6 +187,8 @@ def main():
                 for suffix, value in (("signing-keys", stored), ("public-keys", published))]
         enable_rotation(args.endpoint, arns[0], args.region)
         print("\n".join(arns))
+    elif args.endpoint and args.ses_identity:
+        ses_identity(args.endpoint, args.ses_identity, args.region)
     elif args.endpoint and args.table:
         create_table(args.endpoint, args.table, args.region)
     else:

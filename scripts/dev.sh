@@ -6,7 +6,8 @@
 # POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions,
 # DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration and
 # GET /hello (behind template.yaml's JWT authorizer, which the front plays) as API Gateway
-# does. With a Docker engine, also what `make invoke` needs: the refresh secret in moto, a
+# does, plus POST /email/verify and /email/verify/resend, and the mailer fed by the table's
+# stream (scripts/dev_mailer.py) sending through moto's SES. With a Docker engine, also what `make invoke` needs: the refresh secret in moto, a
 # relay for containers, .dev/sam-env.json.
 # Ctrl-C stops everything it started.
 #
@@ -21,7 +22,9 @@
 # REFRESH_REUSE_GRACE_SECONDS, TOKEN_ISSUER (http://127.0.0.1:$API_PORT), TOKEN_AUDIENCE, TOKEN_SCOPE,
 # KEY_CACHE_SECONDS (how long a function uses its copy of the keys; 600), DEV_STATE_DIR (.dev),
 # RUST_LOG (our crates at info, the tooling at warn),
-# AWS_LAMBDA_LOG_FORMAT (JSON, as deployed; set it to TEXT for plain lines).
+# AWS_LAMBDA_LOG_FORMAT (JSON, as deployed; set it to TEXT for plain lines), MAIL_FROM (the
+# sender, no-reply@auth.example.com), REQUIRE_VERIFIED_EMAIL (off), CODE_TTL_SECONDS (the
+# codes' life; the purpose's own when unset). The codes sent: `make mail`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -117,6 +120,10 @@ wait_for_port "$DYNAMODB_PORT"
 python3 scripts/create_table.py --endpoint "http://127.0.0.1:$DYNAMODB_PORT" --table "$TABLE_NAME"
 say "table $TABLE_NAME ready"
 export AWS_REGION=${AWS_REGION:-us-east-1}
+# The sender identity, as the template's MailSenderIdentity; moto's SES refuses any other.
+export MAIL_FROM=${MAIL_FROM:-no-reply@auth.example.com}
+python3 scripts/create_table.py --region "$AWS_REGION" --endpoint "http://127.0.0.1:$DYNAMODB_PORT" \
+  --ses-identity "$MAIL_FROM"
 # The key set (the PEM as its active key) and its public half, where the deployed functions
 # find theirs: the signing functions read the first, the others the second only.
 key_arns=$(python3 scripts/create_table.py --region "$AWS_REGION" \
@@ -146,10 +153,11 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
     PUBLIC_KEYS_ARN=$PUBLIC_KEYS_ARN REDIS_URL="redis://$gateway:$REDIS_PORT" \
     AWS_ENDPOINT_URL="http://$gateway:$DYNAMODB_PORT" python3 - "$sam_env" <<'PY'
 import json, os, sys
-names = ["TABLE_NAME", "REFRESH_SECRET_ARN", "SIGNING_KEYS_ARN", "PUBLIC_KEYS_ARN", "REDIS_URL",
+names = ["TABLE_NAME", "MAIL_FROM", "REFRESH_SECRET_ARN", "SIGNING_KEYS_ARN", "PUBLIC_KEYS_ARN", "REDIS_URL",
          "AWS_ENDPOINT_URL", "TOKEN_TTL_SECONDS", "TOKEN_ISSUER", "TOKEN_AUDIENCE", "RATE_LIMIT_CAPACITY", "RATE_LIMIT_REFILL_PER_SECOND",
          "ACCOUNT_LOCK_THRESHOLD", "ACCOUNT_LOCK_MAX_SECONDS", "ADDRESS_LOCK_THRESHOLD",
-         "REFRESH_TTL_SECONDS", "SESSION_MAX_SECONDS", "REFRESH_REUSE_GRACE_SECONDS"]
+         "REFRESH_TTL_SECONDS", "SESSION_MAX_SECONDS", "REFRESH_REUSE_GRACE_SECONDS",
+         "REQUIRE_VERIFIED_EMAIL"]
 values = {name: os.environ[name] for name in names if os.environ.get(name)}
 with open(sys.argv[1], "w") as f:
     json.dump({"Parameters": values}, f, indent=2)
@@ -164,18 +172,20 @@ export REFRESH_SECRET TABLE_NAME SIGNING_KEYS_ARN PUBLIC_KEYS_ARN
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 for optional in TOKEN_TTL_SECONDS TOKEN_ISSUER TOKEN_AUDIENCE TOKEN_SCOPE KEY_CACHE_SECONDS RATE_LIMIT_CAPACITY RATE_LIMIT_REFILL_PER_SECOND \
   PROFILE_CACHE_TTL_SECONDS ACCOUNT_LOCK_THRESHOLD ACCOUNT_LOCK_MAX_SECONDS ADDRESS_LOCK_THRESHOLD \
-  REDIS_MAX_IDLE_SECONDS REFRESH_TTL_SECONDS SESSION_MAX_SECONDS REFRESH_REUSE_GRACE_SECONDS; do
+  REDIS_MAX_IDLE_SECONDS REFRESH_TTL_SECONDS SESSION_MAX_SECONDS REFRESH_REUSE_GRACE_SECONDS \
+  REQUIRE_VERIFIED_EMAIL CODE_TTL_SECONDS; do
   if [ -n "${!optional:-}" ]; then export "${optional?}"; fi
 done
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$DYNAMODB_PORT"
+export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,discovery=info,example=info,rotate_keys=info,lambda_runtime=info}
+export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,discovery=info,example=info,rotate_keys=info,email=info,mailer=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
 cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery \
-  -p example -p rotate-keys
+  -p example -p rotate-keys -p email -p mailer
 
 # cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
 # HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
@@ -187,6 +197,10 @@ wait_for_port "$WATCH_PORT"
 # What `make rotate` (scripts/rotate_keys.py) needs to run the key rotation in this stack.
 stack_file="$DEV_STATE_DIR/stack.json"
 printf '{"watch": "127.0.0.1:%s", "signing_keys_arn": "%s"}\n' "$WATCH_PORT" "$SIGNING_KEYS_ARN" >"$stack_file"
+# The table's stream feeds the mailer, as the deployed event source mapping does.
+setsid python3 scripts/dev_mailer.py --endpoint "http://127.0.0.1:$DYNAMODB_PORT" --table "$TABLE_NAME" \
+  --watch "127.0.0.1:$WATCH_PORT" >"$DEV_STATE_DIR/mailer.log" 2>&1 &
+pids+=($!)
 say "starting the API front on 127.0.0.1:$API_PORT"
 setsid python3 scripts/dev_front.py --port "$API_PORT" --upstream "127.0.0.1:$WATCH_PORT" &
 pids+=($!)
@@ -194,7 +208,7 @@ wait_for_port "$API_PORT"
 
 # One request per route starts each function now, so the first real request is not a cold one.
 for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /token/validate" "POST /token/refresh" \
-  "GET /sessions" "GET /.well-known/jwks.json"; do
+  "GET /sessions" "GET /.well-known/jwks.json" "POST /email/verify"; do
   method=${route% *} path=${route#* }
   for _ in $(seq 1 600); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'content-type: application/json' \
@@ -205,7 +219,7 @@ for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /toke
   case "${code:-}" in 200 | 4??) ;; *) say "$route did not answer (last status: ${code:-none})"; exit 1 ;; esac
 done
 
-say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /hello; Ctrl-C stops)"
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /hello, POST /email/verify, POST /email/verify/resend; codes: make mail; Ctrl-C stops)"
 # Until stopped, or until whoever started us is gone (`make dev` killed without a chance to
 # pass the signal on): then the EXIT trap stops the servers. A short sleep in the background,
 # so a signal's trap runs at once.

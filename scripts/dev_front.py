@@ -29,6 +29,7 @@ import http.server
 import json
 import os
 import pathlib
+import socket
 import sys
 import tomllib
 import urllib.parse
@@ -213,6 +214,9 @@ def event(method, target, headers, body, client_ip, host, request_id, route_key=
 
 class Front(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm on, the body waits for the
+    # client's delayed ACK of the headers, and about one answer in three took 40 ms more.
+    disable_nagle_algorithm = True
     table = {}
     # The route keys behind the JWT authorizer, and it.
     protected = set()
@@ -324,16 +328,25 @@ class Front(http.server.BaseHTTPRequestHandler):
             self.gateway_error(500, "Internal Server Error")
 
     def invoke(self, function, payload):
-        connection = http.client.HTTPConnection(*self.upstream, timeout=UPSTREAM_TIMEOUT_SECONDS)
-        try:
-            connection.request(
-                "POST", f"/2015-03-31/functions/{function}/invocations", payload,
-                {"content-type": "application/json"},
-            )
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
+        """POSTs the event to cargo lambda watch in one write: sent as http.client sends it,
+        headers then body, about one invocation in three waited 40 ms for the body."""
+        if isinstance(payload, str):
+            payload = payload.encode()
+        host, port = self.upstream
+        head = (
+            f"POST /2015-03-31/functions/{function}/invocations HTTP/1.1\r\n"
+            f"Host: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection((host, int(port)), timeout=UPSTREAM_TIMEOUT_SECONDS) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(head + payload)
+            response = http.client.HTTPResponse(sock)
+            try:
+                response.begin()
+                return response.status, response.read()
+            finally:
+                response.close()
 
     def __getattr__(self, name):
         # Every method (TRACE, PROPFIND…) is routed, and answered 404 when no route has it.

@@ -24,6 +24,10 @@ one was writing the same item (TransactionConflict). A test arms it for its tabl
 cancels that table's next 3 transactions that way; the answer (also to {"table": "..."}
 alone) is {"remaining": n}.
 
+    GET /_emulation/sent-mail
+
+lists what moto's SES sent: {"messages": [{"id", "from", "to", "subject", "body"}]}.
+
     dynamodb_local.py --port 8000 [--host 127.0.0.1] [--tls-cert server.crt --tls-key server.key]
 
 With a certificate it serves HTTPS, for the tests of which roots the SDK clients trust.
@@ -66,6 +70,8 @@ class Serialised:
         with self.lock:
             if environ["PATH_INFO"] == "/_emulation/transaction-conflicts":
                 return self.arm(environ, start_response)
+            if environ["PATH_INFO"] == "/_emulation/sent-mail":
+                return self.sent_mail(start_response)
             if environ.get("HTTP_X_AMZ_TARGET") == TRANSACT_WRITE:
                 return self.transact_write(environ, start_response)
             # moto answers with in-memory bodies; materialise them inside the lock.
@@ -78,6 +84,25 @@ class Serialised:
             self.conflicts[table] = int(request["conflicts"])
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps({"remaining": self.conflicts.get(table, 0)}).encode()]
+
+    def sent_mail(self, start_response):
+        """Every message moto's SES accepted, oldest first: `make mail` and the tests read
+        the codes there. moto keeps the HTML body when a message has one."""
+        from moto.ses.models import ses_backends
+
+        sent = []
+        for regions in ses_backends.values():
+            for backend in regions.values():
+                for message in getattr(backend, "sent_messages", []):
+                    sent.append({
+                        "id": message.id,
+                        "from": message.source,
+                        "to": list(getattr(message, "destinations", {}).get("ToAddresses", [])),
+                        "subject": getattr(message, "subject", ""),
+                        "body": getattr(message, "body", ""),
+                    })
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"messages": sent}).encode()]
 
     def transact_write(self, environ, start_response):
         body = environ["wsgi.input"].read()
@@ -137,6 +162,9 @@ def handler_for(app, tls):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body are two writes: with Nagle's algorithm on, the body waits for the
+        # client's delayed ACK (40 ms) whenever the headers went out alone.
+        disable_nagle_algorithm = True
         # Headers and body leave in separate writes; with Nagle's algorithm the body would
         # wait for the client's delayed ACK (40 ms) on a kept-alive connection.
         disable_nagle_algorithm = True

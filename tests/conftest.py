@@ -3,6 +3,7 @@ the table, cargo lambda watch running the compiled functions) on free loopback p
 import contextlib
 import json
 import os
+import re
 import pathlib
 import signal
 import socket
@@ -24,12 +25,31 @@ def free_port():
 
 
 class Api:
-    def __init__(self, base, log_path, secret, redis_port=None):
+    def __init__(self, base, log_path, secret, redis_port=None, dynamodb_port=None):
         self.base = base
+        self.dynamodb_port = dynamodb_port
         self.log_path = log_path
         self.secret = secret
         self.redis_port = redis_port
         self.state = log_path.parent  # DEV_STATE_DIR: logs, sam-env.json
+
+    def sent_mail(self, to):
+        """What moto's SES sent to `to`, oldest first (what `make mail` prints)."""
+        url = f"http://127.0.0.1:{self.dynamodb_port}/_emulation/sent-mail"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            messages = json.load(response)["messages"]
+        return [m for m in messages if to in m["to"]]
+
+    def code_for(self, to, after=0, timeout=30):
+        """The code of the first message to `to` beyond the `after` already read, once the
+        stream has carried its request to the mailer."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            sent = self.sent_mail(to)
+            if len(sent) > after:
+                return re.findall(r"\d{6,}", sent[after]["body"])[0]
+            time.sleep(0.2)
+        raise AssertionError(f"no message to {to} within {timeout} s:\n" + self.log()[-3000:])
 
     def log(self):
         return self.log_path.read_text()
@@ -83,7 +103,8 @@ def dev_stack(**overrides):
             if proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("dev stack did not start:\n" + log_path.read_text()[-4000:])
             time.sleep(0.5)
-        yield Api(f"http://127.0.0.1:{port}", log_path, env["REFRESH_SECRET"], int(env["REDIS_PORT"]))
+        yield Api(f"http://127.0.0.1:{port}", log_path, env["REFRESH_SECRET"], int(env["REDIS_PORT"]),
+                  int(env["DYNAMODB_PORT"]))
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

@@ -56,6 +56,8 @@ def test_the_three_route_tables_agree():
         ("DELETE", "/sessions/{id}", "sessions"),
         ("GET", "/.well-known/jwks.json", "discovery"),
         ("GET", "/.well-known/openid-configuration", "discovery"),
+        ("POST", "/email/verify", "email"),
+        ("POST", "/email/verify/resend", "email"),
     }
     assert template_routes() == expected
     assert router_routes() == expected

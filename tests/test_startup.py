@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FUNCTIONS = ["signup", "signin", "me", "signout", "validate", "refresh", "sessions", "discovery"]
+FUNCTIONS = ["signup", "signin", "me", "signout", "validate", "refresh", "sessions", "discovery",
+             "email", "mailer"]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def start(binary, **env):
 
 
 SIGNERS = ["signup", "signin", "refresh"]
-VERIFIERS = ["me", "signout", "validate", "sessions", "discovery"]
+VERIFIERS = ["me", "signout", "validate", "sessions", "discovery", "email"]
 # A Secrets Manager that refuses connections at once, for ARNs that must not be read.
 NOWHERE = dict(AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:9")
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:keys"
@@ -75,9 +76,10 @@ def test_refuses_a_short_secret_without_printing_it(binaries, name):
     assert "short-secret-value" not in output
 
 
-@pytest.mark.parametrize("name", [f for f in FUNCTIONS if f != "discovery"])
+@pytest.mark.parametrize("name", [f for f in FUNCTIONS if f not in ("discovery", "mailer")])
 def test_refuses_to_start_without_redis(binaries, name):
-    """Discovery reads neither Redis nor DynamoDB, so it does not ask for them."""
+    """Discovery reads neither Redis nor DynamoDB, and the mailer (outside the VPC) no Redis,
+    so they do not ask for it."""
     result = start(binaries[name], TABLE_NAME="t", **KEYS)
     assert result.returncode != 0
     assert "REDIS_URL is not set" in result.stdout + result.stderr
@@ -96,3 +98,31 @@ def test_refuses_an_unusable_ca_bundle_without_panicking(binaries, name, tmp_pat
     assert result.returncode != 0
     assert "AWS_CA_BUNDLE" in output and "certificate 1 is not usable" in output
     assert "panicked" not in output
+
+
+@pytest.mark.parametrize("env, says", [
+    (dict(), "MAIL_FROM is not set"),
+    (dict(MAIL_FROM="not an address"), "MAIL_FROM is not an e-mail address"),
+    (dict(MAIL_FROM="no-reply@example.com", CODE_TTL_SECONDS="0"), "CODE_TTL_SECONDS"),
+    (dict(MAIL_FROM="no-reply@example.com", CODE_TTL_SECONDS="ten"), "CODE_TTL_SECONDS"),
+])
+def test_the_mailer_refuses_a_missing_or_bad_sender_or_code_life(binaries, env, says):
+    result = start(binaries["mailer"], TABLE_NAME="t", **env)
+    assert result.returncode != 0
+    assert says in result.stdout + result.stderr, result.stdout + result.stderr
+    assert "panicked" not in result.stdout + result.stderr
+
+
+def test_the_mailer_starts_with_a_sender_and_reads_nothing_at_init(binaries):
+    """Outside the VPC, with SES and DynamoDB clients built by their first call: init gets
+    past configuration (to the runtime API, which is not there) with nothing reachable."""
+    result = start(binaries["mailer"], TABLE_NAME="t", MAIL_FROM="no-reply@example.com",
+                   AWS_ENDPOINT_URL="http://127.0.0.1:9")
+    assert "configuration refused" not in result.stdout + result.stderr
+
+
+def test_sign_in_refuses_an_unknown_verified_email_switch(binaries):
+    result = start(binaries["signin"], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9",
+                   REQUIRE_VERIFIED_EMAIL="yes", **KEYS)
+    assert result.returncode != 0
+    assert "REQUIRE_VERIFIED_EMAIL" in result.stdout + result.stderr

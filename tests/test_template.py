@@ -1,5 +1,6 @@
 """What template.yaml promises, checked: durable table, least privilege per function, the
 signing key never in parameters or variables, the cache behind TLS in private subnets."""
+import json
 import pathlib
 import re
 import sys
@@ -84,16 +85,68 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
                for name in ("MeFunction", "SignoutFunction", "ValidateFunction", "RefreshFunction",
                             "SessionsFunction")
                for _, keys in kinds[name])
+    # The e-mail flows: codes are written by the mailer only, consumed by the email function
+    # only; sign-up may queue a request but touch no code.
+    assert dynamodb_actions(FUNCTIONS["EmailFunction"]) == {
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PutItem"}
+    assert kinds["MailerFunction"] == [
+        (frozenset({"dynamodb:GetItem"}), frozenset({"EMAIL#*", "USER#*"})),
+        (frozenset({"dynamodb:PutItem"}), frozenset({"CODE#*"}))]
+    assert (frozenset({"dynamodb:DeleteItem"}), frozenset({"CODE#*"})) in kinds["EmailFunction"]
+    assert all("CODE#*" not in keys for name, statements in kinds.items()
+               if name not in ("EmailFunction", "MailerFunction") for _, keys in statements)
+    assert all("LOCK#*" not in keys and "SESSION#*" not in keys
+               for name in ("EmailFunction", "MailerFunction") for _, keys in kinds[name])
+
+
+def test_the_mailer_runs_outside_the_vpc_fed_by_the_stream_and_sends_as_the_identity_only():
+    """SES has no VPC endpoint for its API: the mailer alone runs outside the VPC (SAM takes
+    an intrinsic VpcConfig as a replacement of the global one, which the transform shows),
+    invoked by the table's stream for new MAIL# items only, and may send only as MailFrom."""
+    import os
+    from samtranslator.translator.transform import transform
+
+    class Policies:
+        def load(self):
+            return {}
+
+    mailer = FUNCTIONS["MailerFunction"]["Properties"]
+    assert mailer["VpcConfig"] == {"Ref": "AWS::NoValue"}
+    template = load_template()
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/key"
+    template["Resources"]["HttpApi"]["Properties"].pop("CorsConfiguration", None)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    out = transform(template, {"MailFrom": "no-reply@example.com"}, Policies())["Resources"]
+    assert out["MailerFunction"]["Properties"]["VpcConfig"] == {"Ref": "AWS::NoValue"}
+    assert "SubnetIds" in out["SignupFunction"]["Properties"]["VpcConfig"]
+    (mapping,) = [r for r in out.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mapping["Properties"]["EventSourceArn"] == {"GetAtt": "UsersTable.StreamArn"}
+    (pattern,) = mapping["Properties"]["FilterCriteria"]["Filters"]
+    assert json.loads(pattern["Pattern"]) == {
+        "eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MAIL#"}]}}}}
+    table = RESOURCES["UsersTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    (ses,) = [s for p in mailer["Policies"] for s in p.get("Statement", [])
+              if s["Action"] == "ses:SendEmail"]
+    assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "MailFrom"}}}
+    assert "identity/${Identity}" in ses["Resource"]["Sub"][0]
+    assert "Default" not in TEMPLATE["Parameters"]["MailFrom"], "the sender is the deployer's choice"
+    assert RESOURCES["MailSenderIdentity"]["Type"] == "AWS::SES::EmailIdentity"
+    # Only the mailer links SES.
+    assert all("ses:" not in str(f["Properties"].get("Policies")) for n, f in FUNCTIONS.items()
+               if n != "MailerFunction")
 
 
 
 SIGNERS = {"SignupFunction", "SigninFunction", "RefreshFunction"}
 VERIFIERS = {"MeFunction", "SignoutFunction", "ValidateFunction", "SessionsFunction",
-             "DiscoveryFunction"}
+             "DiscoveryFunction", "EmailFunction"}
 
 
 def test_only_the_functions_that_issue_tokens_can_read_a_private_key():
-    assert SIGNERS | VERIFIERS | {"KeyRotationFunction", "ExampleFunction"} == set(FUNCTIONS)
+    assert SIGNERS | VERIFIERS | {"KeyRotationFunction", "ExampleFunction", "MailerFunction"} \
+        == set(FUNCTIONS)
+    assert "secretsmanager" not in str(FUNCTIONS["MailerFunction"]["Properties"]["Policies"])
     assert "Policies" not in FUNCTIONS["ExampleFunction"]["Properties"], "no key, no table"
     for name in SIGNERS | VERIFIERS:
         properties = FUNCTIONS[name]["Properties"]
@@ -210,8 +263,9 @@ def test_the_lock_settings_reach_sign_in_only():
     for name, function in FUNCTIONS.items():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
         signing = {"SIGNING_KEYS_ARN", "REFRESH_SECRET_ARN"}
-        expected = {"SigninFunction": locks | signing, "SignupFunction": signing,
-                    "RefreshFunction": signing, "KeyRotationFunction": {"PUBLIC_KEYS_ARN"}}
+        expected = {"SigninFunction": locks | signing | {"REQUIRE_VERIFIED_EMAIL"},
+                    "SignupFunction": signing, "RefreshFunction": signing,
+                    "KeyRotationFunction": {"PUBLIC_KEYS_ARN"}, "MailerFunction": {"MAIL_FROM"}}
         assert set(variables) == expected.get(name, set()), name
 
 
@@ -267,7 +321,8 @@ def test_what_an_operator_needs_is_alarmed():
         ("AWS/ElastiCache", "BytesUsedForCache"),
     } <= watched
     # 429s come from the functions, counted from the access log.
-    (metric,) = [r for r in RESOURCES.values() if r["Type"] == "AWS::Logs::MetricFilter"]
+    (metric,) = [r for r in RESOURCES.values() if r["Type"] == "AWS::Logs::MetricFilter"
+                 and r["Properties"]["LogGroupName"] == {"Ref": "ApiAccessLogGroup"}]
     assert metric["Properties"]["LogGroupName"] == {"Ref": "ApiAccessLogGroup"}
     assert '"429"' in metric["Properties"]["FilterPattern"]
     name = metric["Properties"]["MetricTransformations"][0]["MetricName"]

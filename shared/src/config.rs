@@ -471,18 +471,29 @@ pub fn secrets_manager(aws: &SdkConfig) -> aws_sdk_secretsmanager::Client {
 
 /// `INIT_WARMUP`: `on` (the default) or `off` ([`crate::Warmup`]).
 pub fn warmup_enabled() -> Result<bool, ConfigError> {
-    match std::env::var("INIT_WARMUP").ok().as_deref() {
-        None | Some("") | Some("on") => Ok(true),
+    switch("INIT_WARMUP", true)
+}
+
+/// `REQUIRE_VERIFIED_EMAIL`: `off` (the default) or `on`, sign-in refusing (403) an account
+/// whose address is not verified.
+pub fn require_verified_email() -> Result<bool, ConfigError> {
+    switch("REQUIRE_VERIFIED_EMAIL", false)
+}
+
+fn switch(name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match std::env::var(name).ok().as_deref() {
+        None | Some("") => Ok(default),
+        Some("on") => Ok(true),
         Some("off") => Ok(false),
         Some(_) => Err(ConfigError::Invalid {
-            name: "INIT_WARMUP",
+            name,
             reason: "must be on or off".to_owned(),
         }),
     }
 }
 
 /// The service's own endpoint variable first, then the global one; unset or empty: none.
-fn endpoint_url(var: impl Fn(&str) -> Option<String>, service: &str) -> Option<String> {
+pub fn endpoint_url(var: impl Fn(&str) -> Option<String>, service: &str) -> Option<String> {
     var(&format!("AWS_ENDPOINT_URL_{service}"))
         .filter(|v| !v.is_empty())
         .or_else(|| var("AWS_ENDPOINT_URL").filter(|v| !v.is_empty()))

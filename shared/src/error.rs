@@ -31,6 +31,13 @@ pub enum ApiError {
     BodyTooLarge,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// A one-time code that is wrong, used, expired or out of tries, or an address without
+    /// one: all answered alike.
+    #[error("Invalid or expired code")]
+    InvalidCode,
+    /// `REQUIRE_VERIFIED_EMAIL`: the password was right, but the address is not verified.
+    #[error("E-mail address not verified")]
+    EmailNotVerified,
     /// `DELETE /sessions/{id}`: no live session of this user has that id (another user's
     /// is answered the same, so ids cannot be probed).
     #[error("Session not found")]
@@ -60,7 +67,11 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
-            Self::MissingFields(_) | Self::InvalidFields(_) | Self::MalformedBody => 400,
+            Self::MissingFields(_)
+            | Self::InvalidFields(_)
+            | Self::MalformedBody
+            | Self::InvalidCode => 400,
+            Self::EmailNotVerified => 403,
             Self::InvalidCredentials | Self::MissingToken | Self::InvalidSession => 401,
             Self::SessionNotFound => 404,
             Self::EmailTaken => 409,
@@ -79,6 +90,8 @@ impl ApiError {
             Self::MissingFields(_) => 4000,
             Self::InvalidFields(_) => 4001,
             Self::MalformedBody => 4002,
+            Self::InvalidCode => 4003,
+            Self::EmailNotVerified => 4030,
             Self::InvalidCredentials => 4010,
             Self::MissingToken => 4011,
             Self::InvalidSession => 4012,

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod cache;
+pub mod code;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -8,7 +8,8 @@ use lambda_http::http::header::{HeaderValue, CONTENT_TYPE};
 use lambda_http::{Body, Request};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use shared::domain::{Credentials, NewUser, RefreshRequest, TokenToValidate};
+use shared::code::Purpose;
+use shared::domain::{Credentials, EmailCode, EmailOnly, NewUser, RefreshRequest, TokenToValidate};
 use shared::session::{RefreshKeys, RefreshToken};
 use shared::{http, ApiError};
 
@@ -275,5 +276,32 @@ proptest! {
             .map(|p| (p.number, p.area_code, p.country_code.as_str().to_owned()))
             .collect();
         prop_assert_eq!(parsed, phones);
+    }
+
+    #[test]
+    fn any_code_or_address_value_maps_to_a_documented_error_or_parses_exactly(
+        code in any_json(),
+        email in any_json(),
+        digits in "[0-9]{6}",
+    ) {
+        for sent in [code.clone(), Value::String(digits.clone())] {
+            let body: Map<String, Value> =
+                [("email".to_owned(), email.clone()), ("code".to_owned(), sent.clone())]
+                    .into_iter()
+                    .collect();
+            match EmailCode::parse(&body, Purpose::VerifyEmail) {
+                Err(err) => prop_assert!(documented(&err), "{err:?}"),
+                // Accepted: exactly six ASCII digits, as sent (around blanks).
+                Ok(parsed) => {
+                    let text = sent.as_str().map(str::trim).unwrap_or_default();
+                    prop_assert_eq!(parsed.code.expose(), text);
+                    prop_assert!(text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()));
+                }
+            }
+        }
+        let body: Map<String, Value> = [("email".to_owned(), email)].into_iter().collect();
+        if let Err(err) = EmailOnly::parse(&body) {
+            prop_assert!(documented(&err), "{err:?}");
+        }
     }
 }

@@ -46,6 +46,7 @@ fn user() -> User {
         phones: vec![],
         created_at: now,
         last_login: now,
+        email_verified: Default::default(),
     }
 }
 

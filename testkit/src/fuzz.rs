@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 
 use lambda_http::http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::{Body, Request};
-use shared::domain::{Credentials, NewUser, RefreshRequest, TokenToValidate};
+use shared::code::Purpose;
+use shared::domain::{Credentials, EmailCode, EmailOnly, NewUser, RefreshRequest, TokenToValidate};
 use shared::session::RefreshToken;
 use shared::token::TokenService;
 use shared::{http, ApiError};
@@ -20,7 +21,8 @@ const CONTENT_TYPES: [Option<&str>; 5] = [
     None,
 ];
 
-/// Any bytes as the body of a sign-up, a sign-in, a token validation or a refresh: parsing
+/// Any bytes as the body of a sign-up, a sign-in, a token validation, a refresh, an e-mail
+/// verification or its resend: parsing
 /// never panics, a refresh token that parses writes back to what was sent, and whatever is
 /// refused is a documented client error (400 4000/4001/4002, 413 4130, 415 4150) whose
 /// rendered response is the `{"message", "errorCode"}` JSON.
@@ -56,6 +58,17 @@ pub fn parse_request(data: &[u8]) {
             assert_eq!(RefreshToken::parse(sent), Some(token));
         }
         Ok(RefreshRequest(None)) => {}
+    }
+    match EmailCode::parse(&object, Purpose::VerifyEmail) {
+        Err(err) => assert_client_error(&err, &[4000, 4001]),
+        Ok(EmailCode { code, .. }) => {
+            let sent = object["code"].as_str().unwrap_or_default().trim();
+            assert_eq!(code.expose(), sent);
+            assert!(sent.len() == 6 && sent.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+    if let Err(err) = EmailOnly::parse(&object) {
+        assert_client_error(&err, &[4000, 4001]);
     }
 }
 

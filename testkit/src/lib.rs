@@ -336,6 +336,7 @@ pub fn user(email: &str) -> User {
         phones: vec![],
         created_at: now,
         last_login: now,
+        email_verified: Default::default(),
     }
 }
 

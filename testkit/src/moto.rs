@@ -309,3 +309,102 @@ pub fn transaction_conflicts(table: &str, conflicts: Option<u32>) -> u32 {
     let value: serde_json::Value = serde_json::from_str(json).unwrap();
     u32::try_from(value["remaining"].as_u64().unwrap()).unwrap()
 }
+
+/// An SES v2 client for `endpoint`, with production's retries and timeouts.
+pub async fn ses_client(endpoint: &str) -> aws_sdk_sesv2::Client {
+    let aws = shared::config::aws().expect("AWS_CA_BUNDLE, if set, is usable");
+    let config = aws_sdk_sesv2::config::Builder::from(&aws)
+        .endpoint_url(endpoint)
+        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "testkit", "testkit", None, None, "testkit",
+        ))
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
+}
+
+/// A sender moto's SES accepts: an identity created for a fresh address.
+pub async fn verified_sender(ses: &aws_sdk_sesv2::Client) -> String {
+    let sender = format!("no-reply-{}@example.com", uuid::Uuid::new_v4().simple());
+    ses.create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .expect("moto creates an e-mail identity");
+    sender
+}
+
+/// What moto's SES sent to `to`, oldest first: (subject, body) pairs, read from
+/// scripts/dynamodb_local.py's `GET /_emulation/sent-mail`.
+pub fn sent_to(port: u16, to: &str) -> Vec<(String, String)> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET /_emulation/sent-mail HTTP/1.1\r\nHost: moto\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    let sent: serde_json::Value = serde_json::from_str(body).unwrap();
+    sent["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["to"].as_array().unwrap().iter().any(|t| t == to))
+        .map(|m| {
+            (
+                m["subject"].as_str().unwrap().to_owned(),
+                m["body"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The table's new `MAIL#` items as the DynamoDB stream delivers them (INSERT records with
+/// the new image), each once: `seen` remembers what was handed over already.
+pub async fn mail_requests(
+    client: &Client,
+    table: &str,
+    seen: &mut std::collections::BTreeSet<String>,
+) -> serde_json::Value {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let items = client
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let mut records = Vec::new();
+    for item in items {
+        let Some(AttributeValue::S(pk)) = item.get("pk") else {
+            continue;
+        };
+        if !pk.starts_with("MAIL#") || !seen.insert(pk.clone()) {
+            continue;
+        }
+        let image: serde_json::Map<String, serde_json::Value> = item
+            .iter()
+            .filter_map(|(name, value)| match value {
+                AttributeValue::S(s) => Some((name.clone(), serde_json::json!({ "S": s }))),
+                AttributeValue::N(n) => Some((name.clone(), serde_json::json!({ "N": n }))),
+                _ => None,
+            })
+            .collect();
+        records.push(serde_json::json!({
+            "eventName": "INSERT",
+            "eventSource": "aws:dynamodb",
+            "dynamodb": {"Keys": {"pk": {"S": pk}}, "NewImage": image, "StreamViewType": "NEW_IMAGE"},
+        }));
+    }
+    serde_json::json!({ "Records": records })
+}
+
+/// The last 6-or-more-digit run in `text`: the code of a message.
+pub fn code_in(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .rfind(|run| run.len() >= 6)
+        .map(str::to_owned)
+}

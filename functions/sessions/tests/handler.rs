@@ -105,6 +105,7 @@ async fn a_sign_in_records_where_it_came_from() {
         app: &env.app,
         hasher: env.hasher.clone(),
         lockout: env.lockout,
+        require_verified: false,
     };
     let (status, pair) = json(&signin::handle(&signin, request).await);
     assert_eq!(status, 200, "{pair}");

@@ -21,6 +21,8 @@ pub struct SignIn<'a, S> {
     pub app: &'a App<S>,
     pub hasher: PasswordHasher,
     pub lockout: Lockout,
+    /// `REQUIRE_VERIFIED_EMAIL`: the right password is not enough without a verified address.
+    pub require_verified: bool,
 }
 
 pub async fn handle<S: UserStore + SessionStore>(
@@ -32,7 +34,12 @@ pub async fn handle<S: UserStore + SessionStore>(
 }
 
 async fn sign_in<S: UserStore + SessionStore>(
-    signin @ SignIn { app, hasher, .. }: &SignIn<'_, S>,
+    signin @ SignIn {
+        app,
+        hasher,
+        require_verified,
+        ..
+    }: &SignIn<'_, S>,
     request: &Request,
 ) -> Result<IssuedToken, ApiError> {
     let Credentials { email, password } = Credentials::parse(&http::json_object(request)?)?;
@@ -73,6 +80,11 @@ async fn sign_in<S: UserStore + SessionStore>(
         tracing::warn!(%user_id, "credential record without a profile");
         return Err(ApiError::InvalidCredentials);
     };
+    // Only after the password proved who is asking: nobody learns an address's state.
+    if *require_verified && !user.email_verified.is_verified() {
+        tracing::info!(%user_id, "sign-in refused: address not verified");
+        return Err(ApiError::EmailNotVerified);
+    }
     tracing::info!(%user_id, "user signed in");
     // Opening the session also refreshes the cached profile with the new last_login.
     app.open_session(&user, http::client_info(request)).await

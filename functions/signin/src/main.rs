@@ -16,6 +16,7 @@ async fn main() -> Result<(), Error> {
         app: &app,
         hasher,
         lockout: shared::lambda::setting(Lockout::from_env)?,
+        require_verified: shared::lambda::setting(shared::config::require_verified_email)?,
     };
     run(service_fn(|request| async {
         Ok::<_, std::convert::Infallible>(signin::handle(&signin, request).await)

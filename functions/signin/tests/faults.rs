@@ -16,6 +16,7 @@ fn service(env: &testkit::TestEnv) -> signin::SignIn<'_, shared::store::DynamoUs
         app: &env.app,
         hasher: env.hasher.clone(),
         lockout: env.lockout,
+        require_verified: false,
     }
 }
 const IP: &str = "198.51.100.7";

@@ -15,6 +15,7 @@ fn service(env: &testkit::TestEnv) -> signin::SignIn<'_, shared::store::DynamoUs
         app: &env.app,
         hasher: env.hasher.clone(),
         lockout: env.lockout,
+        require_verified: false,
     }
 }
 
@@ -124,6 +125,7 @@ async fn an_unreachable_store_answers_503_json() {
         app: &app,
         hasher: shared::password::PasswordHasher::new(),
         lockout: shared::lockout::Lockout::default(),
+        require_verified: false,
     };
     let response = signin::handle(&signin, event("signin")).await;
     assert_error(&response, 503, "Service unavailable", 5030);
@@ -452,4 +454,39 @@ mod throttling {
         let warmed = env.app.cache.lookup(user, &session).await.unwrap();
         assert_eq!(warmed.state, shared::cache::SessionState::Live);
     }
+}
+
+/// `REQUIRE_VERIFIED_EMAIL`: the right password of an unverified account is 403 4030 (a wrong
+/// one is the usual 401, so the 403 tells nothing to someone without the password); once the
+/// address is verified, the same sign-in succeeds.
+#[tokio::test]
+async fn a_verified_address_can_be_required() {
+    let env = env().await;
+    let user = env.seed_user("hello@world.com", PASSWORD).await;
+    let strict = signin::SignIn {
+        require_verified: true,
+        ..service(&env)
+    };
+    let response = signin::handle(&strict, event("signin")).await;
+    assert_error(&response, 403, "E-mail address not verified", 4030);
+    let response = signin::handle(&strict, event("signin-wrong-password")).await;
+    assert_error(&response, 401, "Invalid e-mail or password", 4010);
+    // Verified as POST /email/verify leaves the profile.
+    env.client
+        .update_item()
+        .table_name(&env.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{}", user.id)),
+        )
+        .update_expression("SET emailVerifiedAt = :at")
+        .expression_attribute_values(
+            ":at",
+            aws_sdk_dynamodb::types::AttributeValue::N(testkit::now_unix().to_string() + "000"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(&signin::handle(&strict, event("signin")).await);
+    assert_eq!(status, 200, "{body}");
 }

@@ -48,6 +48,7 @@ async fn sign_up<S: UserStore>(
         phones,
         created_at: now,
         last_login: now,
+        email_verified: Default::default(),
     };
     let session = app.new_session(user.id, http::client_info(request)).await?;
     app.store

@@ -38,7 +38,7 @@ async fn dynamodb_gone_is_503_leaves_nothing_and_recovers() {
     faulty.dynamodb.set(Fault::None);
     let (status, body) = json(&signup::handle(&service(&faulty.env), event("signup")).await);
     assert_eq!(status, 201, "{body}");
-    assert_eq!(faulty.env.keys().await.len(), 3);
+    assert_eq!(faulty.env.keys().await.len(), 4);
 }
 
 /// The server commits, the answer is lost: the client sees 503, the user is whole (never
@@ -57,7 +57,7 @@ async fn answers_lost_after_the_write_leave_no_partial_user() {
     }
     faulty.env.assert_no_partial_user().await;
     // The proxy drops only answers, so every transaction reached the server and committed.
-    assert_eq!(faulty.env.keys().await.len(), 12);
+    assert_eq!(faulty.env.keys().await.len(), 16);
 
     faulty.dynamodb.set(Fault::None);
     for n in 0..4 {
@@ -68,7 +68,7 @@ async fn answers_lost_after_the_write_leave_no_partial_user() {
         .await;
         assert_error(&response, 409, "E-mail already exists", 4090);
     }
-    assert_eq!(faulty.env.keys().await.len(), 12);
+    assert_eq!(faulty.env.keys().await.len(), 16);
     faulty.env.assert_no_partial_user().await;
 }
 
@@ -98,7 +98,7 @@ async fn a_partitioned_redis_does_not_stop_sign_up() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(faulty.env.keys().await.len(), 3);
+    assert_eq!(faulty.env.keys().await.len(), 4);
 }
 
 /// The server commits, the answer is lost once, the SDK retries: the retry carries the same
@@ -115,7 +115,7 @@ async fn an_answer_lost_once_is_retried_into_the_creator_s_success() {
         2,
         "the answer was lost, the SDK retried"
     );
-    assert_eq!(faulty.env.keys().await.len(), 3);
+    assert_eq!(faulty.env.keys().await.len(), 4);
     faulty.env.assert_no_partial_user().await;
 }
 
@@ -139,7 +139,7 @@ async fn transaction_conflicts_are_retried_a_bounded_number_of_times() {
     let tries = 100 - transaction_conflicts(&env.table, None);
     assert_eq!(tries, 1 + CONFLICT_RETRIES);
     transaction_conflicts(&env.table, Some(0));
-    assert_eq!(env.keys().await.len(), 3, "only the first user");
+    assert_eq!(env.keys().await.len(), 4, "only the first user");
     env.assert_no_partial_user().await;
 }
 

@@ -48,9 +48,10 @@ async fn signs_up_the_fixture_user_and_returns_a_token() {
     let keys = env.keys().await;
     assert_eq!(
         keys.len(),
-        3,
-        "a profile, a credential record, a session: {keys:?}"
+        4,
+        "a profile, a credential record, a session, a mail request: {keys:?}"
     );
+    assert!(keys.iter().any(|k| k.starts_with("MAIL#")), "{keys:?}");
     assert!(
         keys.contains(&format!("SESSION#{}", claims.sid)),
         "{keys:?}"
@@ -110,7 +111,7 @@ async fn racing_signups_of_one_email(n: usize) {
     let mut expected = vec![201];
     expected.extend(vec![409; n - 1]);
     assert_eq!(statuses, expected);
-    assert_eq!(env.keys().await.len(), 3);
+    assert_eq!(env.keys().await.len(), 4);
 }
 
 #[tokio::test]
@@ -148,7 +149,7 @@ async fn sixty_four_simultaneous_signups_of_distinct_emails_create_all() {
         assert_eq!(user.email.as_str(), format!("racer-{i}@example.com"));
         assert_eq!(user.first_name.as_str(), format!("User {i}"));
     }
-    assert_eq!(env.keys().await.len(), 192, "64 users of three items each");
+    assert_eq!(env.keys().await.len(), 256, "64 users of four items each");
 }
 
 #[tokio::test]

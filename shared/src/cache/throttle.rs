@@ -30,6 +30,8 @@ pub enum Route {
     Validate,
     /// `POST /token/refresh`: each try at a guessed refresh token costs a DynamoDB read.
     Refresh,
+    /// `POST /email/verify` and its resend: each try at a code costs DynamoDB writes.
+    Email,
 }
 
 impl Route {
@@ -39,6 +41,7 @@ impl Route {
             Route::Signin => "signin",
             Route::Validate => "validate",
             Route::Refresh => "refresh",
+            Route::Email => "email",
         }
     }
 }

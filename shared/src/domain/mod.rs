@@ -13,5 +13,5 @@ pub use email::Email;
 pub use name::PersonName;
 pub use password::Password;
 pub use phone::{CountryCode, Phone};
-pub use requests::{Credentials, NewUser, RefreshRequest, TokenToValidate};
-pub use user::{Timestamp, User, UserId};
+pub use requests::{Credentials, EmailCode, EmailOnly, NewUser, RefreshRequest, TokenToValidate};
+pub use user::{EmailVerified, Timestamp, User, UserId};

@@ -1,9 +1,10 @@
-//! The two request bodies, parsed whole: every field problem is reported at once.
+//! The request bodies, parsed whole: every field problem is reported at once.
 
 use serde_json::{Map, Value};
 
 use super::fields::{string, FieldReader};
 use super::{Email, Password, PersonName, Phone};
+use crate::code::{OneTimeCode, Purpose};
 use crate::session::RefreshToken;
 use crate::ApiError;
 
@@ -103,6 +104,39 @@ impl RefreshRequest {
             Ok(RefreshToken::parse(string(v)?.trim()))
         });
         reader.finish(token.map(Self))
+    }
+}
+
+/// What `POST /email/verify` carries: the address and the code sent to it.
+#[derive(Debug)]
+pub struct EmailCode {
+    pub email: Email,
+    pub code: OneTimeCode,
+}
+
+impl EmailCode {
+    pub fn parse(body: &Map<String, Value>, purpose: Purpose) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let email = reader.required(body, "", "email", |_, _, v| Email::parse(string(v)?));
+        let code = reader.required(body, "", "code", |_, _, v| {
+            OneTimeCode::parse(purpose, string(v)?.trim()).ok_or(match purpose.digits() {
+                6 => "must be the 6 digits sent by e-mail",
+                _ => "must be the digits sent by e-mail",
+            })
+        });
+        reader.finish(email.zip(code).map(|(email, code)| Self { email, code }))
+    }
+}
+
+/// What `POST /email/verify/resend` carries.
+#[derive(Debug)]
+pub struct EmailOnly(pub Email);
+
+impl EmailOnly {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let email = reader.required(body, "", "email", |_, _, v| Email::parse(string(v)?));
+        reader.finish(email.map(Self))
     }
 }
 
@@ -264,5 +298,35 @@ mod tests {
         assert_eq!(fields(&err), ["password"]);
         let err = Credentials::parse(&object(json!({"email": 1, "password": "x"}))).unwrap_err();
         assert!(matches!(err, ApiError::InvalidFields(_)));
+    }
+
+    #[test]
+    fn an_email_code_needs_an_address_and_exactly_six_digits() {
+        let parsed = EmailCode::parse(
+            &object(json!({"email": "A@B.co", "code": " 012345 "})),
+            Purpose::VerifyEmail,
+        )
+        .unwrap();
+        assert_eq!(parsed.email.as_str(), "a@b.co");
+        assert_eq!(parsed.code.expose(), "012345");
+        for code in [
+            json!("12345"),
+            json!("1234567"),
+            json!("12a456"),
+            json!(123456),
+        ] {
+            let err = EmailCode::parse(
+                &object(json!({"email": "a@b.co", "code": code})),
+                Purpose::VerifyEmail,
+            )
+            .unwrap_err();
+            assert_eq!(err.code(), 4001, "{code}");
+            assert_eq!(fields(&err), ["code"]);
+        }
+        let err = EmailCode::parse(&object(json!({})), Purpose::VerifyEmail).unwrap_err();
+        assert_eq!(err.code(), 4000);
+        assert_eq!(fields(&err), ["email", "code"]);
+        let err = EmailOnly::parse(&object(json!({"email": "nope"}))).unwrap_err();
+        assert_eq!(fields(&err), ["email"]);
     }
 }

@@ -11,6 +11,9 @@ use super::{Email, PersonName, Phone};
 pub struct UserId(uuid::Uuid);
 
 impl UserId {
+    /// The nil UUID: never a user (ids are random v4), so a key made from it never exists.
+    pub const NOBODY: UserId = UserId(uuid::Uuid::nil());
+
     pub fn random() -> Self {
         Self(uuid::Uuid::new_v4())
     }
@@ -94,6 +97,29 @@ pub struct User {
     pub phones: Vec<Phone>,
     pub created_at: Timestamp,
     pub last_login: Timestamp,
+    #[serde(flatten)]
+    pub email_verified: EmailVerified,
+}
+
+/// When the user proved they read their mailbox (`POST /email/verify`); `None` until then.
+/// Shown as `email_verified` and `email_verified_at`, one value so the two cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EmailVerified(pub Option<Timestamp>);
+
+impl EmailVerified {
+    pub fn is_verified(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl Serialize for EmailVerified {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("email_verified", &self.is_verified())?;
+        map.serialize_entry("email_verified_at", &self.0)?;
+        map.end()
+    }
 }
 
 impl Serialize for PersonName {

@@ -220,6 +220,7 @@ mod tests {
             phones: vec![],
             created_at: now,
             last_login: now,
+            email_verified: Default::default(),
         }
     }
 

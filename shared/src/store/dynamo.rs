@@ -17,6 +17,7 @@ use super::item::{
 };
 use super::{NewSession, SessionStore, StoreError, StoredCredentials, UserSessions, UserStore};
 use crate::cache::SessionId;
+use crate::code::Purpose;
 use crate::domain::{Email, Timestamp, User, UserId};
 use crate::lockout::{now_millis, Attempt, LockKey, LockPolicy, LockState, Outcome, Reservation};
 use crate::password::PasswordDigest;
@@ -34,7 +35,7 @@ const RESERVE_ROUNDS: u32 = 8;
 #[derive(Clone)]
 pub struct DynamoUserStore {
     client: Arc<Connection>,
-    table: String,
+    pub(super) table: String,
 }
 
 /// The client, or the SDK configuration to build it from when the first call needs it:
@@ -70,7 +71,7 @@ impl DynamoUserStore {
         }
     }
 
-    fn client(&self) -> &Client {
+    pub(super) fn client(&self) -> &Client {
         match self.client.as_ref() {
             Connection::Ready(client) => client,
             Connection::Lazy { aws, client } => client.get_or_init(|| crate::config::dynamodb(aws)),
@@ -94,7 +95,7 @@ impl DynamoUserStore {
         }
     }
 
-    fn new_item_put(&self, item: item::Item) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn new_item_put(&self, item: item::Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -116,6 +117,14 @@ impl UserStore for DynamoUserStore {
         let profile = self.new_item_put(item::user_item(user))?;
         let credential = self.new_item_put(item::credential_item(user, digest.as_str()))?;
         let session = self.new_item_put(item::session_item(session.record, session.deadline))?;
+        // The address's verification message, queued in the same transaction: no user
+        // without the request for their code. It does not count against the address's resend
+        // quota: a resend right after a sign-up then does what it does for any address.
+        let mail = self.new_item_put(item::mail_request_item(
+            Purpose::VerifyEmail,
+            &user.email,
+            Timestamp::now(),
+        ))?;
         // The same token on every try, the SDK's own retries included: a try whose commit was
         // acknowledged but whose answer was lost is then answered as a success, not as a
         // conflict with itself (409 to the very client that created the user). The user id is
@@ -130,6 +139,7 @@ impl UserStore for DynamoUserStore {
                 .transact_items(profile.clone())
                 .transact_items(credential.clone())
                 .transact_items(session.clone())
+                .transact_items(mail.clone())
                 .send()
                 .await;
             let err = match result {
@@ -599,14 +609,14 @@ fn applied<T>(
 }
 
 /// An `UpdateItem` refused by its condition expression: an expected outcome, not a failure.
-fn condition_failed(err: &SdkError<UpdateItemError, HttpResponse>) -> bool {
+pub(super) fn condition_failed(err: &SdkError<UpdateItemError, HttpResponse>) -> bool {
     matches!(
         err.as_service_error(),
         Some(UpdateItemError::ConditionalCheckFailedException(_))
     )
 }
 
-fn number(value: impl std::fmt::Display) -> AttributeValue {
+pub(super) fn number(value: impl std::fmt::Display) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
@@ -645,7 +655,7 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Transport failures, timeouts, throttling and 5xx answers are temporary: 503. Anything else
 /// (a missing table, a malformed request) is our bug: 500.
-fn classify<E>(err: SdkError<E, HttpResponse>) -> StoreError
+pub(super) fn classify<E>(err: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -716,6 +726,6 @@ where
     }
 }
 
-fn bad_item(err: BadItem) -> StoreError {
+pub(super) fn bad_item(err: BadItem) -> StoreError {
     StoreError::Internal(err.into())
 }

@@ -12,14 +12,20 @@
 //!   (`expiresAt`) once its refresh token is dead. While not revoked it also carries
 //!   `sessionUser` (the user id), the key of the sparse index `sessionsByUser` that lists a
 //!   user's sessions (`GET /sessions`). The profile's `sessionsEndedAt` (unix ms) is the
-//!   user's last "sign out everywhere": sessions opened before it are over.
+//!   user's last "sign out everywhere": sessions opened before it are over. Its
+//!   `emailVerifiedAt` (unix ms) is when the user proved they read their mailbox.
+//! - `MAIL#<id>`, `MAILQUOTA#<purpose>#<email>`, `CODE#<purpose>#<user id>`: the e-mail
+//!   outbox, its per-address send quota and the live one-time codes ([`crate::code`]).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::cache::SessionId;
-use crate::domain::{CountryCode, Email, PersonName, Phone, Timestamp, User, UserId};
+use crate::code::{CodeDigest, Purpose};
+use crate::domain::{
+    CountryCode, Email, EmailVerified, PersonName, Phone, Timestamp, User, UserId,
+};
 use crate::lockout::{LockKey, LockState};
 use crate::session::{ClientInfo, SecretDigest, SessionRecord};
 
@@ -49,6 +55,70 @@ pub const SESSIONS_BY_USER: &str = "sessionsByUser";
 pub const SESSION_USER: &str = "sessionUser";
 /// On the profile: the user's last "sign out everywhere", unix ms.
 pub const SESSIONS_ENDED_AT: &str = "sessionsEndedAt";
+/// On the profile: when the user proved they read their mailbox, unix ms.
+pub const EMAIL_VERIFIED_AT: &str = "emailVerifiedAt";
+
+/// A request for a message (`MAIL#<random id>`), the table's outbox: its insertion reaches the
+/// mailer through the table's stream. It names the address, never a user, so writing one
+/// tells nothing about whether the address has an account; the TTL removes it after a day.
+pub fn mail_request_item(purpose: Purpose, email: &Email, at: Timestamp) -> Item {
+    HashMap::from([
+        (
+            PK.to_owned(),
+            AttributeValue::S(format!("MAIL#{}", uuid::Uuid::new_v4())),
+        ),
+        (
+            "purpose".to_owned(),
+            AttributeValue::S(purpose.as_str().to_owned()),
+        ),
+        ("email".to_owned(), AttributeValue::S(email.to_string())),
+        ("requestedAt".to_owned(), millis(at)),
+        (
+            EXPIRES_AT.to_owned(),
+            AttributeValue::N((at.unix() + 86_400).to_string()),
+        ),
+    ])
+}
+
+/// `MAILQUOTA#<purpose>#<email>`: the sends an address got lately (`lastSentAt`, unix ms;
+/// `windowStart`, unix ms, and `sent` in that hour).
+pub fn quota_key(purpose: Purpose, email: &Email) -> AttributeValue {
+    AttributeValue::S(format!("MAILQUOTA#{}#{email}", purpose.as_str()))
+}
+
+/// `CODE#<purpose>#<user id>`: the one live code of that purpose (`digest`, `validUntil` in
+/// unix ms, `attempts`), replaced by the next one sent; the TTL removes it once dead.
+pub fn code_key(purpose: Purpose, user: UserId) -> AttributeValue {
+    AttributeValue::S(format!("CODE#{}#{user}", purpose.as_str()))
+}
+
+pub fn code_item(
+    purpose: Purpose,
+    user: UserId,
+    digest: &CodeDigest,
+    valid_until: Timestamp,
+) -> Item {
+    HashMap::from([
+        (PK.to_owned(), code_key(purpose, user)),
+        (
+            "digest".to_owned(),
+            AttributeValue::B(digest.as_bytes().to_vec().into()),
+        ),
+        ("validUntil".to_owned(), millis(valid_until)),
+        ("attempts".to_owned(), AttributeValue::N("0".to_owned())),
+        (
+            EXPIRES_AT.to_owned(),
+            AttributeValue::N((valid_until.unix() + 1).to_string()),
+        ),
+    ])
+}
+
+pub fn parse_code_digest(item: &Item) -> Result<CodeDigest, BadItem> {
+    item.get("digest")
+        .and_then(|v| v.as_b().ok())
+        .and_then(|blob| CodeDigest::from_bytes(blob.as_ref()))
+        .ok_or(BadItem("digest"))
+}
 
 fn millis(at: Timestamp) -> AttributeValue {
     AttributeValue::N(at.unix_millis().to_string())
@@ -130,10 +200,14 @@ pub fn parse_session(item: &Item) -> Result<SessionRecord, BadItem> {
 
 /// The profile's `sessionsEndedAt`, if the user ever signed out everywhere.
 pub fn parse_sessions_ended_at(item: &Item) -> Result<Option<Timestamp>, BadItem> {
-    match item.get(SESSIONS_ENDED_AT) {
+    optional_millis(item, SESSIONS_ENDED_AT)
+}
+
+fn optional_millis(item: &Item, name: &'static str) -> Result<Option<Timestamp>, BadItem> {
+    match item.get(name) {
         None => Ok(None),
-        Some(_) => n::<i64>(item, SESSIONS_ENDED_AT)
-            .and_then(|ms| Timestamp::from_unix_millis(ms).ok_or(BadItem(SESSIONS_ENDED_AT)))
+        Some(_) => n::<i64>(item, name)
+            .and_then(|ms| Timestamp::from_unix_millis(ms).ok_or(BadItem(name)))
             .map(Some),
     }
 }
@@ -153,6 +227,14 @@ pub fn parse_lock(item: &Item) -> Result<LockState, BadItem> {
 }
 
 pub fn user_item(user: &User) -> Item {
+    let mut item = profile_item(user);
+    if let Some(at) = user.email_verified.0 {
+        item.insert(EMAIL_VERIFIED_AT.to_owned(), millis(at));
+    }
+    item
+}
+
+fn profile_item(user: &User) -> Item {
     let phones = user
         .phones
         .iter()
@@ -245,6 +327,7 @@ pub fn parse_user(item: &Item) -> Result<User, BadItem> {
         phones,
         created_at: Timestamp::parse(s(item, "createdAt")?).ok_or(BadItem("createdAt"))?,
         last_login: Timestamp::parse(s(item, "lastLogin")?).ok_or(BadItem("lastLogin"))?,
+        email_verified: EmailVerified(optional_millis(item, EMAIL_VERIFIED_AT)?),
     })
 }
 
@@ -268,6 +351,19 @@ pub fn parse_credentials(item: &Item) -> Result<(UserId, String), BadItem> {
 mod tests {
     use super::*;
 
+    fn sample_user() -> User {
+        User {
+            id: UserId::random(),
+            first_name: PersonName::parse("A").unwrap(),
+            last_name: PersonName::parse("B").unwrap(),
+            email: Email::parse("a@b.co").unwrap(),
+            phones: vec![],
+            created_at: Timestamp::now(),
+            last_login: Timestamp::now(),
+            email_verified: Default::default(),
+        }
+    }
+
     #[test]
     fn users_round_trip_through_items() {
         let now = Timestamp::now();
@@ -283,14 +379,56 @@ mod tests {
             }],
             created_at: now,
             last_login: now,
+            email_verified: Default::default(),
         };
-        let item = user_item(&user);
-        assert!(!item.contains_key("passwordHash"));
-        let back = parse_user(&item).unwrap();
-        assert_eq!(
-            serde_json::to_value(&back).unwrap(),
-            serde_json::to_value(&user).unwrap()
+        let verified = User {
+            email_verified: EmailVerified(Some(now)),
+            ..user.clone()
+        };
+        for user in [user, verified] {
+            let item = user_item(&user);
+            assert!(!item.contains_key("passwordHash"));
+            let back = parse_user(&item).unwrap();
+            assert_eq!(
+                serde_json::to_value(&back).unwrap(),
+                serde_json::to_value(&user).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn profiles_show_whether_the_address_is_verified() {
+        let mut user = parse_user(&user_item(&sample_user())).unwrap();
+        let json = serde_json::to_value(&user).unwrap();
+        assert_eq!(json["email_verified"], false);
+        assert!(json["email_verified_at"].is_null());
+        let at = Timestamp::now();
+        user.email_verified = EmailVerified(Some(at));
+        let json = serde_json::to_value(&user).unwrap();
+        assert_eq!(json["email_verified"], true);
+        assert_eq!(json["email_verified_at"], at.to_string());
+    }
+
+    #[test]
+    fn mail_requests_and_codes_round_trip() {
+        let email = Email::parse("zoe@example.com").unwrap();
+        let request = mail_request_item(Purpose::VerifyEmail, &email, Timestamp::now());
+        assert!(request[PK].as_s().unwrap().starts_with("MAIL#"));
+        assert!(
+            !request.contains_key("userId"),
+            "a request names no account"
         );
+        assert_eq!(request["email"].as_s().unwrap(), "zoe@example.com");
+        assert_eq!(request["purpose"].as_s().unwrap(), "verify");
+        let code = crate::code::OneTimeCode::parse(Purpose::VerifyEmail, "123456").unwrap();
+        let digest = code.digest(Purpose::VerifyEmail, UserId::random());
+        let item = code_item(
+            Purpose::VerifyEmail,
+            UserId::random(),
+            &digest,
+            Timestamp::now(),
+        );
+        assert_eq!(parse_code_digest(&item).unwrap(), digest);
     }
 
     #[test]
@@ -312,15 +450,7 @@ mod tests {
 
     #[test]
     fn malformed_items_name_the_attribute() {
-        let mut item = user_item(&User {
-            id: UserId::random(),
-            first_name: PersonName::parse("A").unwrap(),
-            last_name: PersonName::parse("B").unwrap(),
-            email: Email::parse("a@b.co").unwrap(),
-            phones: vec![],
-            created_at: Timestamp::now(),
-            last_login: Timestamp::now(),
-        });
+        let mut item = user_item(&sample_user());
         item.insert("createdAt".into(), AttributeValue::N("1".into()));
         assert_eq!(parse_user(&item).unwrap_err().0, "createdAt");
     }

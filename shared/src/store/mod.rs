@@ -3,12 +3,14 @@
 
 mod dynamo;
 mod item;
+mod mail;
 
 use std::future::Future;
 
 pub use dynamo::{DynamoUserStore, CONFLICT_RETRIES};
 
 use crate::cache::SessionId;
+use crate::code::{CodeDigest, Purpose};
 use crate::domain::{Email, Timestamp, User, UserId};
 use crate::lockout::{Attempt, LockKey, LockPolicy, Outcome, Reservation};
 use crate::password::PasswordDigest;
@@ -58,8 +60,8 @@ pub struct NewSession<'a> {
 }
 
 pub trait UserStore: Send + Sync {
-    /// Stores a new user, its credential record and its first session atomically; the
-    /// e-mail must be unused.
+    /// Stores a new user, its credential record, its first session and the request for its
+    /// verification message atomically; the e-mail must be unused.
     fn create(
         &self,
         user: &User,
@@ -147,4 +149,46 @@ pub trait SessionStore: Send + Sync {
         user: UserId,
         at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Whether [`MailStore::request_mail`] queued a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailQueued {
+    Queued,
+    /// The address had its message this minute, or its five this hour.
+    OverQuota,
+}
+
+/// The e-mail flows ([`crate::code`]): the outbox, the send quota and the one-time codes.
+pub trait MailStore: Send + Sync {
+    /// Queues a message of `purpose` to `email` if the address's quota allows one more (one a
+    /// minute, five an hour): the quota's update and the request are one transaction. The same
+    /// work whether the address has an account or not; the mailer finds out.
+    fn request_mail(
+        &self,
+        purpose: Purpose,
+        email: &Email,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<MailQueued, StoreError>> + Send;
+
+    /// Makes `digest` the live code of `purpose` for `user`, valid until `valid_until`; the
+    /// code it replaces is dead.
+    fn put_code(
+        &self,
+        purpose: Purpose,
+        user: UserId,
+        digest: &CodeDigest,
+        valid_until: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks `user`'s address verified at `at` if `digest` is their live verification code.
+    /// The try is counted before the comparison (so parallel guesses cannot outrun the
+    /// limit), then the code is deleted and the profile marked in one transaction, so a code
+    /// works once however many requests race with it. False: no live code, or not this one.
+    fn verify_email(
+        &self,
+        user: UserId,
+        digest: &CodeDigest,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -52,7 +52,21 @@ pub enum Workload {
     Rotation {
         event: Value,
     },
+    /// `POST /email/verify/resend` for a new address each time: the quota read and the
+    /// request's transaction (the same work for any address).
+    Resend {
+        series: usize,
+        count: usize,
+    },
+    /// One stream batch with one request for the seeded (unverified) user: the account and
+    /// profile reads, SES's SendEmail (moto) and the code's write.
+    Mail {
+        event: Value,
+    },
 }
+
+/// The bench's sender, created as an identity in moto's SES.
+pub const MAIL_FROM: &str = "bench-sender@example.com";
 
 impl Workload {
     /// What `binary` gets; `series` tells apart sign-up rows, `user` is the seeded account,
@@ -81,6 +95,22 @@ impl Workload {
                 user: Box::new(user.clone()),
             },
             "sessions" => Workload::Sessions { token: None },
+            "email" => Workload::Resend { series, count: 0 },
+            "mailer" => Workload::Mail {
+                event: serde_json::json!({"Records": [{
+                    "eventName": "INSERT",
+                    "eventSource": "aws:dynamodb",
+                    "dynamodb": {
+                        "Keys": {"pk": {"S": "MAIL#bench"}},
+                        "NewImage": {
+                            "pk": {"S": "MAIL#bench"},
+                            "purpose": {"S": "verify"},
+                            "email": {"S": user.email.to_string()},
+                        },
+                        "StreamViewType": "NEW_IMAGE",
+                    },
+                }]}),
+            },
             _ => Workload::Signout {
                 user: Box::new(user.clone()),
             },
@@ -98,7 +128,8 @@ impl Workload {
             | Workload::Discovery
             | Workload::Example => Some(200),
             Workload::Signout { .. } => Some(204),
-            Workload::Hello | Workload::Rotation { .. } => None,
+            Workload::Resend { .. } => Some(202),
+            Workload::Hello | Workload::Rotation { .. } | Workload::Mail { .. } => None,
         }
     }
 
@@ -114,6 +145,9 @@ impl Workload {
             }
             Workload::Discovery if !body.contains(r#""kty":"RSA""#) => {
                 Err(format!("not the key set: {body}"))
+            }
+            Workload::Mail { .. } if !body.contains(r#""sent":1"#) => {
+                Err(format!("the code was not sent: {body}"))
             }
             _ => Ok(()),
         }
@@ -174,6 +208,15 @@ impl Workload {
             Workload::Discovery => fixture("discovery-jwks"),
             Workload::Example => fixture("example-hello"),
             Workload::Rotation { event } => Ok(event.clone()),
+            Workload::Mail { event } => Ok(event.clone()),
+            Workload::Resend { series, count } => {
+                *count += 1;
+                let pid = std::process::id();
+                let email = format!("bench-resend-{pid}-{series}-{count}@example.com");
+                with_body(fixture("email-resend")?, |body| {
+                    body["email"] = email.into()
+                })
+            }
         }?;
         Ok(Bytes::from(event.to_string()))
     }

@@ -255,6 +255,7 @@ fn handlers(c: &mut Criterion) {
         app: &app,
         hasher: hasher.clone(),
         lockout: shared::lockout::Lockout::default(),
+        require_verified: false,
     };
     let sign_up = signup::SignUp { app: &app, hasher };
     let email = "bench@example.com";
