@@ -7,10 +7,13 @@ filter (INSERT of a `MAIL#` key), so a sign-up's code lands in moto's SES (`make
     dev_mailer.py --endpoint http://127.0.0.1:8000 --table auth-users --watch 127.0.0.1:PORT
 """
 import argparse
+import http.client
 import json
 import sys
 import time
 import urllib.request
+
+import botocore.exceptions
 
 from create_table import local_client
 
@@ -27,7 +30,7 @@ def invoke(watch, records):
         data=json.dumps({"Records": records}, default=str).encode(),
         headers={"content-type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=120) as answer:
+    with urllib.request.urlopen(request, timeout=30) as answer:
         return answer.read().decode()
 
 
@@ -46,17 +49,27 @@ def main():
         iterators[shard["ShardId"]] = streams.get_shard_iterator(
             StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST")["ShardIterator"]
     print(f"[mail] following {arn}", file=sys.stderr, flush=True)
+    # Records read but not yet taken by the mailer: kept and retried, as the event source
+    # mapping retries a batch, so a mailer being rebuilt (cargo lambda watch) loses nothing.
+    pending = []
     while True:
         for shard, iterator in list(iterators.items()):
-            page = streams.get_records(ShardIterator=iterator, Limit=100)
+            try:
+                page = streams.get_records(ShardIterator=iterator, Limit=100)
+            except botocore.exceptions.BotoCoreError as err:
+                print(f"[mail] stream not read ({err}); retrying", file=sys.stderr, flush=True)
+                continue
             iterators[shard] = page["NextShardIterator"]
-            records = [r for r in page["Records"] if wanted(r)]
-            if records:
-                try:
-                    print(f"[mail] {len(records)} request(s): {invoke(args.watch, records)}",
-                          file=sys.stderr, flush=True)
-                except OSError as err:
-                    print(f"[mail] mailer not reached: {err}", file=sys.stderr, flush=True)
+            pending += [r for r in page["Records"] if wanted(r)]
+        if pending:
+            try:
+                answer = invoke(args.watch, pending)
+                print(f"[mail] {len(pending)} request(s): {answer}", file=sys.stderr, flush=True)
+                pending = []
+            except (OSError, http.client.HTTPException) as err:
+                print(f"[mail] mailer not reached ({err}); {len(pending)} request(s) kept, "
+                      "retrying", file=sys.stderr, flush=True)
+                time.sleep(1)
         time.sleep(0.2)
 
 

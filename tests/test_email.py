@@ -11,9 +11,20 @@ import sys
 import time
 import uuid
 
+import pytest
+
 from conftest import ROOT, dev_stack
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def api():
+    """A stack of this module's own: the session's shared one goes through the reloads other
+    modules cause (tests/test_dev_reload.py rewrites a source file), during which cargo lambda
+    watch may swallow the stream follower's invocation until it times out."""
+    with dev_stack(TABLE_NAME="e2e-email") as stack:
+        yield stack
 
 
 def sign_up(api, email=None):
