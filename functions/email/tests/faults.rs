@@ -67,16 +67,12 @@ async fn ses_unreachable_stores_no_code_and_a_later_request_works() {
     let ses_proxy = FaultProxy::start(moto::server().port);
     let direct = moto::ses_client(&moto::server().endpoint).await;
     let from = moto::verified_sender(&direct).await;
-    let mailer = mailer::Mailer {
-        store: env.app.store.clone(),
-        ses: mailer::Ses::Ready(moto::ses_client(&ses_proxy.url("http")).await),
-        from: shared::domain::Email::parse(&from).unwrap(),
-        lifetime: None,
-    };
     // The mailer reads DynamoDB around the proxy: only SES fails here.
     let mailer = mailer::Mailer {
         store: shared::store::DynamoUserStore::new(env.client.clone(), &env.table),
-        ..mailer
+        ses: mailer::Ses::Ready(moto::ses_client(&ses_proxy.url("http")).await),
+        from: shared::domain::Email::parse(&from).unwrap(),
+        lifetime: None,
     };
     env.seed_user("ses-down@example.com", PASSWORD).await;
     let mut seen = BTreeSet::new();
