@@ -72,7 +72,7 @@ e2e: sam-build
 ## arm64 sizes of every function against a hello-world floor; writes bench/results.md and .svg
 BENCH_FRESH ?= 50
 BENCH_WARM ?= 1000
-LAMBDA_BINS := -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery -p example -p rotate-keys -p email -p mailer
+LAMBDA_BINS := -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery -p example -p rotate-keys -p email -p mailer -p password
 bench: tools
 	cargo lambda build --release --arm64 --output-format zip $(LAMBDA_BINS)
 	cargo lambda build --release --arm64 --output-format zip -p bench --bin hello

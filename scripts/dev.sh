@@ -6,9 +6,10 @@
 # POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions,
 # DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration and
 # GET /hello (behind template.yaml's JWT authorizer, which the front plays) as API Gateway
-# does, plus POST /email/verify and /email/verify/resend, and the mailer fed by the table's
-# stream (scripts/dev_mailer.py) sending through moto's SES. With a Docker engine, also what `make invoke` needs: the refresh secret in moto, a
-# relay for containers, .dev/sam-env.json.
+# does, plus POST /email/verify, /email/verify/resend, /password/forgot and /password/reset,
+# and the mailer fed by the table's stream (scripts/dev_mailer.py) sending through moto's SES.
+# With a Docker engine, also what `make invoke` needs: the refresh secret in moto, a relay for
+# containers, .dev/sam-env.json.
 # Ctrl-C stops everything it started.
 #
 # Overrides (environment): API_PORT (9000), DYNAMODB_PORT (8000), REDIS_PORT (6380, beside a
@@ -180,12 +181,12 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,discovery=info,example=info,rotate_keys=info,email=info,mailer=info,lambda_runtime=info}
+export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,discovery=info,example=info,rotate_keys=info,email=info,mailer=info,password=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
 cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery \
-  -p example -p rotate-keys -p email -p mailer
+  -p example -p rotate-keys -p email -p mailer -p password
 
 # cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
 # HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
@@ -208,7 +209,7 @@ wait_for_port "$API_PORT"
 
 # One request per route starts each function now, so the first real request is not a cold one.
 for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /token/validate" "POST /token/refresh" \
-  "GET /sessions" "GET /.well-known/jwks.json" "POST /email/verify"; do
+  "GET /sessions" "GET /.well-known/jwks.json" "POST /email/verify" "POST /password/reset"; do
   method=${route% *} path=${route#* }
   for _ in $(seq 1 600); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'content-type: application/json' \
@@ -219,7 +220,7 @@ for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /toke
   case "${code:-}" in 200 | 4??) ;; *) say "$route did not answer (last status: ${code:-none})"; exit 1 ;; esac
 done
 
-say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /hello, POST /email/verify, POST /email/verify/resend; codes: make mail; Ctrl-C stops)"
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /hello, POST /email/verify, POST /email/verify/resend, POST /password/forgot, POST /password/reset; codes: make mail; Ctrl-C stops)"
 # Until stopped, or until whoever started us is gone (`make dev` killed without a chance to
 # pass the signal on): then the EXIT trap stops the servers. A short sleep in the background,
 # so a signal's trap runs at once.

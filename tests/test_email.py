@@ -1,7 +1,8 @@
-"""E-mail verification end to end through `make dev`'s stack: sign-up's request travels the
+"""The e-mail flows end to end through `make dev`'s stack: sign-up's request travels the
 table's stream (scripts/dev_mailer.py playing the event source mapping) to the mailer, which
 sends the code through moto's SES; `make mail` shows it; /email/verify takes it once; resends
-answer alike for any address; REQUIRE_VERIFIED_EMAIL makes sign-in wait for it."""
+and forgotten passwords answer alike for any address; a reset code sets a new password and
+ends every session; REQUIRE_VERIFIED_EMAIL makes sign-in wait for a verified address."""
 import os
 import pathlib
 import signal
@@ -86,12 +87,14 @@ def mail_follower(api):
     return found[0]
 
 
-def test_resend_answers_known_and_unknown_addresses_alike_in_body_and_time(api):
+@pytest.mark.parametrize("path", ["/email/verify/resend", "/password/forgot"])
+def test_known_and_unknown_addresses_are_answered_alike_in_body_and_time(api, path):
     """60 alternating requests, each to an address asked about once: 30 of accounts just
-    signed up (unverified), 30 of none, each kind first in half the pairs. Same status, same body; the median times' ratio is
-    printed and must be within 0.8-1.25. The answer's time is the API's alone: the mailer
-    works out of band, and since moto serialises every request (where DynamoDB would not),
-    the stream follower is paused while timing so its sends do not land on one side."""
+    signed up (unverified), 30 of none, each kind first in half the pairs. Same status, same
+    body; the median times' ratio is printed and must be within 0.8-1.25. The answer's time
+    is the API's alone: the mailer works out of band, and since moto serialises every request
+    (where DynamoDB would not), the stream follower is paused while timing so its sends do
+    not land on one side."""
     known = [sign_up(api)[0]["email"] for _ in range(30)]
     for address in known:
         api.code_for(address)  # sign-up's messages are out: the mailer is idle
@@ -106,7 +109,7 @@ def test_resend_answers_known_and_unknown_addresses_alike_in_body_and_time(api):
                  for i, (k, u) in enumerate(zip(known, unknown))]
         for kind, address in (request for pair in pairs for request in pair):
             started = time.perf_counter()
-            status, body, _ = api.call("POST", "/email/verify/resend", {"email": address})
+            status, body, _ = api.call("POST", path, {"email": address})
             times[kind].append(time.perf_counter() - started)
             answers[kind].add((status, tuple(sorted(body.items()))))
     finally:
@@ -114,14 +117,50 @@ def test_resend_answers_known_and_unknown_addresses_alike_in_body_and_time(api):
     assert answers["known"] == answers["unknown"] and len(answers["known"]) == 1, answers
     assert next(iter(answers["known"]))[0] == 202
     ratio = statistics.median(times["known"]) / statistics.median(times["unknown"])
-    print(f"\n/email/verify/resend median time, known/unknown address: {ratio:.3f} "
+    print(f"\n{path} median time, known/unknown address: {ratio:.3f} "
           f"({statistics.median(times['known']) * 1000:.1f} ms / "
           f"{statistics.median(times['unknown']) * 1000:.1f} ms, 30 each, alternating)")
     assert 0.8 <= ratio <= 1.25, ratio
     # Once the follower runs again, every account gets its second code, no one else anything.
+    digits = 6 if path == "/email/verify/resend" else 8
     for address in known:
-        api.code_for(address, after=1)
+        assert len(api.code_for(address, after=1)) == digits
     assert all(api.sent_mail(address) == [] for address in unknown)
+
+
+def test_a_forgotten_password_is_reset_by_the_mailed_code(api):
+    user, pair = sign_up(api)
+    api.code_for(user["email"])  # sign-up's verification message is out first
+    status, body, _ = api.call("POST", "/password/forgot", {"email": user["email"].upper()})
+    assert status == 202, body
+    code = api.code_for(user["email"], after=1)
+    assert len(code) == 8, code
+    printed = subprocess.run(
+        [sys.executable, "scripts/mail.py", "--port", str(api.dynamodb_port), "--to", user["email"]],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert code in printed and "Subject: Your password reset code" in printed, printed
+
+    new = "a brand new horse on a battery"
+    wrong = f"{(int(code) + 1) % 100_000_000:08d}"
+    reset = {"email": user["email"], "code": wrong, "password": new}
+    status, body, _ = api.call("POST", "/password/reset", reset)
+    assert (status, body) == (400, {"message": "Invalid or expired code", "errorCode": 4003})
+    status, body, _ = api.call("POST", "/password/reset", {**reset, "code": code, "password": "qwerty123"})
+    assert (status, body["errorCode"], body["details"][0]["field"]) == (400, 4001, "password"), body
+    status, body, headers = api.call("POST", "/password/reset", {**reset, "code": code})
+    assert (status, body) == (204, None), body
+    # Every session ended: the access token and the refresh token.
+    bearer = {"Authorization": "Bearer " + pair["token"]}
+    assert api.call("GET", "/me", headers=bearer)[0] == 401
+    assert api.call("POST", "/token/refresh", {"refresh_token": pair["refresh_token"]})[0] == 401
+    # Nobody signed in by it: the new password signs in, the old one does not.
+    assert api.call("POST", "/signin", {"email": user["email"], "password": PASSWORD})[0] == 401
+    status, fresh, _ = api.call("POST", "/signin", {"email": user["email"], "password": new})
+    assert status == 200, fresh
+    profile = api.call("GET", "/me", headers={"Authorization": "Bearer " + fresh["token"]})[1]
+    assert profile["email_verified"] is True, profile
+    # The code worked once.
+    assert api.call("POST", "/password/reset", {**reset, "code": code})[0] == 400
 
 
 def test_sign_in_can_require_a_verified_address():

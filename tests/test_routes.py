@@ -58,6 +58,9 @@ def test_the_three_route_tables_agree():
         ("GET", "/.well-known/openid-configuration", "discovery"),
         ("POST", "/email/verify", "email"),
         ("POST", "/email/verify/resend", "email"),
+        ("POST", "/password/forgot", "password"),
+        ("POST", "/password/reset", "password"),
+        ("POST", "/password/change", "password"),
     }
     assert template_routes() == expected
     assert router_routes() == expected

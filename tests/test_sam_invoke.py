@@ -123,7 +123,36 @@ EXPECTED = [
     ("email-verify-wrong-code", 400, {"message": "Invalid or expired code", "errorCode": 4003}),
     ("email-verify-bad-code", 400, {"message": "Invalid fields", "errorCode": 4001}),
     ("email-resend", 202, "accepted"),
+    # A change (with a fresh token, as every fixture's) is undone through the API at once, so
+    # the fixtures' password stays the one events/signin.json sends.
+    ("password-change-no-token", 401, {"message": "Unauthorized", "errorCode": 4011}),
+    ("password-change-wrong-current", 400, {"message": "Invalid fields", "errorCode": 4001}),
+    ("password-change", 204, "changed"),
+    # Last: the reset ends hello@world.com's sessions. It sets the fixtures' own password
+    # again, so events/signin.json still works after it (the code is the one the stack's
+    # mailer sent for password-forgot, pasted as from `make mail`).
+    ("password-forgot", 202, "accepted"),
+    ("password-reset-weak", 400, {"message": "Invalid fields", "errorCode": 4001}),
+    ("password-reset-wrong-code", 400, {"message": "Invalid or expired code", "errorCode": 4003}),
+    ("password-reset", 204, "reset"),
 ]
+
+
+SIGNIN = {"email": "hello@world.com", "password": "correct horse battery staple"}
+# events/password-change.json's new password.
+CHANGED = "a brand new horse on a battery"
+
+
+def reset_code(api, timeout=60):
+    """The reset code (8 digits) the stack's mailer sent hello@world.com."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for message in reversed(api.sent_mail("hello@world.com")):
+            codes = re.findall(r"\b\d{8}\b", message["body"])
+            if codes:
+                return codes[0]
+        time.sleep(0.5)
+    raise AssertionError("no reset code for hello@world.com:\n" + api.log()[-3000:])
 
 
 def test_every_fixture_is_run():
@@ -138,6 +167,12 @@ def test_every_fixture_through_sam_local_invoke(invoke, tmp_path):
             event = tmp_path / "email-verify.json"
             event.write_text((ROOT / "events" / "email-verify.json").read_text()
                              .replace("PASTE-THE-CODE-FROM-MAKE-MAIL", code))
+        if fixture == "password-reset":
+            code = reset_code(invoke.api)
+            event = tmp_path / "password-reset.json"
+            event.write_text((ROOT / "events" / "password-reset.json").read_text()
+                             .replace("PASTE-THE-CODE-FROM-MAKE-MAIL", code))
+            before = invoke.api.call("POST", "/signin", SIGNIN)[1]["token"]
         got_status, body, headers, seconds = invoke(function_of(fixture), event)
         invoke.timings[fixture] = seconds
         assert got_status == status, (fixture, body)
@@ -173,6 +208,21 @@ def test_every_fixture_through_sam_local_invoke(invoke, tmp_path):
             assert body == {"active": False}, body
         elif expected == "profile":
             assert body["email"] == "hello@world.com" and "password" not in json.dumps(body)
+        elif expected == "changed":
+            assert body is None, body
+            status, pair, _ = invoke.api.call("POST", "/signin", {**SIGNIN, "password": CHANGED})
+            assert status == 200, pair
+            back = {"current_password": CHANGED, "new_password": SIGNIN["password"]}
+            status, _, _ = invoke.api.call("POST", "/password/change", back,
+                                           headers={"authorization": f"Bearer {pair['token']}"})
+            assert status == 204
+        elif expected == "reset":
+            # Every session ended (in Redis, which the make dev stack shares), and the
+            # password works.
+            status, refused, _ = invoke.api.call("GET", "/me", headers={"authorization": f"Bearer {before}"})
+            assert (status, refused["errorCode"]) == (401, 4012), refused
+            assert invoke.api.call("POST", "/signin", SIGNIN)[0] == 200
+            assert body is None and "content-type" not in {k.lower() for k in headers}
         elif expected is None:
             assert body is None and "content-type" not in {k.lower() for k in headers}
         else:

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FUNCTIONS = ["signup", "signin", "me", "signout", "validate", "refresh", "sessions", "discovery",
-             "email", "mailer"]
+             "email", "mailer", "password"]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def start(binary, **env):
 
 
 SIGNERS = ["signup", "signin", "refresh"]
-VERIFIERS = ["me", "signout", "validate", "sessions", "discovery", "email"]
+VERIFIERS = ["me", "signout", "validate", "sessions", "discovery", "email", "password"]
 # A Secrets Manager that refuses connections at once, for ARNs that must not be read.
 NOWHERE = dict(AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:9")
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:keys"

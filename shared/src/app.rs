@@ -8,9 +8,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::cache::{Admission, Cache, Route};
+use crate::code::Purpose;
 use crate::config::{self, Config, ConfigError, KeyUse, SecretSource};
+use crate::domain::{Email, Timestamp};
 use crate::session::Lifetimes;
-use crate::store::DynamoUserStore;
+use crate::store::{DynamoUserStore, MailQueued, MailStore};
 use crate::token::{TokenKeys, TokenService};
 use crate::{http, ApiError};
 
@@ -24,12 +26,12 @@ pub struct App<S = DynamoUserStore> {
 /// What a function gets ready in the background from init on, while its keys are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Warmup {
-    /// Sign-up and sign-in read DynamoDB and run argon2 on every request: from init on, in the
-    /// background alongside the key reads, they open the DynamoDB connection (TCP and TLS
-    /// handshakes) and run the function's own preparation (argon2's working memory, zxcvbn's
-    /// dictionaries), so the first request finds them done or under way instead of starting
-    /// them. Init itself waits for none of it. Deployed only (the refresh-token key in Secrets
-    /// Manager); `INIT_WARMUP=off` skips it there too.
+    /// Sign-up, sign-in and the password routes read DynamoDB and run argon2 on (nearly) every
+    /// request: from init on, in the background alongside the key reads, they open the
+    /// DynamoDB connection (TCP and TLS handshakes) and run the function's own preparation
+    /// (argon2's working memory, zxcvbn's dictionaries), so the first request finds them done
+    /// or under way instead of starting them. Init itself waits for none of it. Deployed only;
+    /// `INIT_WARMUP=off` skips it there too.
     Credentials,
     /// The others read DynamoDB at most once a request, some only when Redis does not know
     /// the session; none hashes.
@@ -66,10 +68,14 @@ impl App {
         };
         let max_age = config::key_cache(&config::env_var)?;
         let documents = config::key_documents(&aws, uses, max_age)?;
-        // As deployed (the refresh-token key in Secrets Manager), where DynamoDB is a TLS
-        // handshake away. The warm-up's CPU competes with init's last steps on a small share
-        // of a core, so local runs, with nothing far away, skip it and start at the floor.
-        let deployed = source.as_ref().is_some_and(SecretSource::is_remote);
+        // As deployed (the refresh-token key in Secrets Manager; for a function that does not
+        // sign, DynamoDB on AWS's own endpoint), where DynamoDB is a TLS handshake away. The
+        // warm-up's CPU competes with init's last steps on a small share of a core, so local
+        // runs, with nothing far away, skip it and start at the floor.
+        let deployed = match &source {
+            Some(source) => source.is_remote(),
+            None => config::endpoint_url(config::env_var, "DYNAMODB").is_none(),
+        };
         let refresh = source
             .map(|source| source.into_document(&aws, max_age))
             .transpose()?;
@@ -124,5 +130,25 @@ impl<S> App<S> {
                 Ok(())
             }
         }
+    }
+}
+
+impl<S: MailStore> App<S> {
+    /// Queues a message of `purpose` to `email` ([`MailStore::request_mail`]). The same work,
+    /// and the same answer, whether the address has an account or not: only the mailer finds
+    /// out. A store outage is the one failure (503), and it cannot depend on the account
+    /// either. Over quota is answered as queued: the quota is the address's, whoever asks.
+    pub async fn request_mail(&self, purpose: Purpose, email: &Email) -> Result<(), ApiError> {
+        let queued = self
+            .store
+            .request_mail(purpose, email, Timestamp::now())
+            .await?;
+        if queued == MailQueued::OverQuota {
+            tracing::info!(
+                purpose = purpose.as_str(),
+                "over the address's quota; nothing queued"
+            );
+        }
+        Ok(())
     }
 }

@@ -16,26 +16,32 @@ use crate::domain::UserId;
 pub enum Purpose {
     /// The user reads this mailbox (`POST /email/verify`).
     VerifyEmail,
+    /// The mailbox's owner may set a new password (`POST /password/reset`).
+    ResetPassword,
 }
 
 impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::VerifyEmail => "verify",
+            Purpose::ResetPassword => "reset",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "verify" => Some(Purpose::VerifyEmail),
+            "reset" => Some(Purpose::ResetPassword),
             _ => None,
         }
     }
 
-    /// Digits per code: 6 for a verification (10^6 guesses, 5 allowed).
+    /// Digits per code: 6 for a verification (10^6 guesses, 5 allowed); 8 for a reset, which
+    /// hands over the account (OWASP's Forgot Password cheat sheet).
     pub fn digits(self) -> usize {
         match self {
             Purpose::VerifyEmail => 6,
+            Purpose::ResetPassword => 8,
         }
     }
 
@@ -43,6 +49,7 @@ impl Purpose {
     pub fn lifetime(self) -> Duration {
         match self {
             Purpose::VerifyEmail => Duration::from_secs(600),
+            Purpose::ResetPassword => Duration::from_secs(900),
         }
     }
 }
@@ -172,6 +179,23 @@ mod tests {
             );
         }
         assert!(OneTimeCode::parse(Purpose::VerifyEmail, "000123").is_some());
+    }
+
+    #[test]
+    fn reset_codes_are_eight_digits_and_purposes_round_trip() {
+        let code = OneTimeCode::generate(Purpose::ResetPassword).unwrap();
+        assert_eq!(code.expose().len(), 8);
+        assert!(OneTimeCode::parse(Purpose::ResetPassword, "123456").is_none());
+        assert!(OneTimeCode::parse(Purpose::ResetPassword, "01234567").is_some());
+        for purpose in [Purpose::VerifyEmail, Purpose::ResetPassword] {
+            assert_eq!(Purpose::parse(purpose.as_str()), Some(purpose));
+        }
+        // The same digits for another purpose are another digest.
+        let user = UserId::random();
+        let digits = OneTimeCode::parse(Purpose::ResetPassword, "12345678").unwrap();
+        assert!(!digits
+            .digest(Purpose::ResetPassword, user)
+            .matches(&digits.digest(Purpose::VerifyEmail, user)));
     }
 
     #[test]

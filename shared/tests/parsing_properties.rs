@@ -9,7 +9,9 @@ use lambda_http::{Body, Request};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use shared::code::Purpose;
-use shared::domain::{Credentials, EmailCode, EmailOnly, NewUser, RefreshRequest, TokenToValidate};
+use shared::domain::{
+    Credentials, EmailCode, EmailOnly, NewUser, PasswordReset, RefreshRequest, TokenToValidate,
+};
 use shared::session::{RefreshKeys, RefreshToken};
 use shared::{http, ApiError};
 
@@ -302,6 +304,35 @@ proptest! {
         let body: Map<String, Value> = [("email".to_owned(), email)].into_iter().collect();
         if let Err(err) = EmailOnly::parse(&body) {
             prop_assert!(documented(&err), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn any_reset_body_maps_to_a_documented_error_or_parses_exactly(
+        code in any_json(),
+        password in any_json(),
+        digits in "[0-9]{8}",
+    ) {
+        for sent in [code.clone(), Value::String(digits.clone())] {
+            let body: Map<String, Value> = [
+                ("email".to_owned(), Value::String("reset@example.com".to_owned())),
+                ("code".to_owned(), sent.clone()),
+                ("password".to_owned(), password.clone()),
+            ]
+            .into_iter()
+            .collect();
+            match PasswordReset::parse(&body) {
+                Err(err) => prop_assert!(documented(&err), "{err:?}"),
+                // Accepted: exactly eight ASCII digits, as sent (around blanks), and a
+                // password within sign-up's bounds.
+                Ok(parsed) => {
+                    let text = sent.as_str().map(str::trim).unwrap_or_default();
+                    prop_assert_eq!(parsed.code.expose(), text);
+                    prop_assert!(text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()));
+                    let chars = password.as_str().map_or(0, |p| p.chars().count());
+                    prop_assert!((8..=256).contains(&chars));
+                }
+            }
         }
     }
 }

@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 use lambda_http::http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::{Body, Request};
 use shared::code::Purpose;
-use shared::domain::{Credentials, EmailCode, EmailOnly, NewUser, RefreshRequest, TokenToValidate};
+use shared::domain::{
+    Credentials, EmailCode, EmailOnly, NewUser, PasswordReset, RefreshRequest, TokenToValidate,
+};
 use shared::session::RefreshToken;
 use shared::token::TokenService;
 use shared::{http, ApiError};
@@ -22,7 +24,7 @@ const CONTENT_TYPES: [Option<&str>; 5] = [
 ];
 
 /// Any bytes as the body of a sign-up, a sign-in, a token validation, a refresh, an e-mail
-/// verification or its resend: parsing
+/// verification or its resend, a forgotten password or its reset: parsing
 /// never panics, a refresh token that parses writes back to what was sent, and whatever is
 /// refused is a documented client error (400 4000/4001/4002, 413 4130, 415 4150) whose
 /// rendered response is the `{"message", "errorCode"}` JSON.
@@ -69,6 +71,14 @@ pub fn parse_request(data: &[u8]) {
     }
     if let Err(err) = EmailOnly::parse(&object) {
         assert_client_error(&err, &[4000, 4001]);
+    }
+    match PasswordReset::parse(&object) {
+        Err(err) => assert_client_error(&err, &[4000, 4001]),
+        Ok(PasswordReset { code, .. }) => {
+            let sent = object["code"].as_str().unwrap_or_default().trim();
+            assert_eq!(code.expose(), sent);
+            assert!(sent.len() == 8 && sent.bytes().all(|b| b.is_ascii_digit()));
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use shared::cache::Route;
 use shared::code::Purpose;
 use shared::domain::{EmailCode, EmailOnly, EmailVerified, Timestamp, UserId};
-use shared::store::{MailQueued, MailStore, UserStore};
+use shared::store::{MailStore, UserStore};
 use shared::{http, ApiError, App};
 
 pub async fn handle<S: UserStore + MailStore>(app: &App<S>, request: Request) -> Response<Body> {
@@ -65,15 +65,5 @@ async fn verify<S: UserStore + MailStore>(
 async fn resend<S: MailStore>(app: &App<S>, request: &Request) -> Result<(), ApiError> {
     let EmailOnly(email) = EmailOnly::parse(&http::json_object(request)?)?;
     app.admit(Route::Email, request).await?;
-    // A store outage is 503 like anywhere else: the work does not depend on the account, so
-    // neither can the failure. Over quota is answered as queued, the quota being the
-    // address's, whoever asks.
-    let queued = app
-        .store
-        .request_mail(Purpose::VerifyEmail, &email, Timestamp::now())
-        .await?;
-    if queued == MailQueued::OverQuota {
-        tracing::info!("resend over the address's quota; nothing queued");
-    }
-    Ok(())
+    app.request_mail(Purpose::VerifyEmail, &email).await
 }

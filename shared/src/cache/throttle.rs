@@ -32,6 +32,8 @@ pub enum Route {
     Refresh,
     /// `POST /email/verify` and its resend: each try at a code costs DynamoDB writes.
     Email,
+    /// `POST /password/forgot` and `/password/reset`: codes again, and a reset hashes.
+    Password,
 }
 
 impl Route {
@@ -42,6 +44,7 @@ impl Route {
             Route::Validate => "validate",
             Route::Refresh => "refresh",
             Route::Email => "email",
+            Route::Password => "password",
         }
     }
 }

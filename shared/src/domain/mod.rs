@@ -13,5 +13,8 @@ pub use email::Email;
 pub use name::PersonName;
 pub use password::Password;
 pub use phone::{CountryCode, Phone};
-pub use requests::{Credentials, EmailCode, EmailOnly, NewUser, RefreshRequest, TokenToValidate};
+pub use requests::{
+    Credentials, EmailCode, EmailOnly, NewPassword, NewUser, PasswordReset, RefreshRequest,
+    TokenToValidate,
+};
 pub use user::{EmailVerified, Timestamp, User, UserId};

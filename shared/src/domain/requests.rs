@@ -118,13 +118,46 @@ impl EmailCode {
     pub fn parse(body: &Map<String, Value>, purpose: Purpose) -> Result<Self, ApiError> {
         let mut reader = FieldReader::default();
         let email = reader.required(body, "", "email", |_, _, v| Email::parse(string(v)?));
-        let code = reader.required(body, "", "code", |_, _, v| {
-            OneTimeCode::parse(purpose, string(v)?.trim()).ok_or(match purpose.digits() {
-                6 => "must be the 6 digits sent by e-mail",
-                _ => "must be the digits sent by e-mail",
-            })
-        });
+        let code = reader.required(body, "", "code", |_, _, v| code(purpose, v));
         reader.finish(email.zip(code).map(|(email, code)| Self { email, code }))
+    }
+}
+
+fn code(purpose: Purpose, value: &Value) -> Result<OneTimeCode, &'static str> {
+    OneTimeCode::parse(purpose, string(value)?.trim()).ok_or(match purpose.digits() {
+        6 => "must be the 6 digits sent by e-mail",
+        8 => "must be the 8 digits sent by e-mail",
+        _ => "must be the digits sent by e-mail",
+    })
+}
+
+/// What `POST /password/reset` carries: the address, the reset code sent to it and the new
+/// password, held to sign-up's rules (the address's local part a known word; the names are
+/// checked once the account is found).
+#[derive(Debug)]
+pub struct PasswordReset {
+    pub email: Email,
+    pub code: OneTimeCode,
+    pub password: Password,
+}
+
+impl PasswordReset {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let email = reader.required(body, "", "email", |_, _, v| Email::parse(string(v)?));
+        let code = reader.required(body, "", "code", |_, _, v| code(Purpose::ResetPassword, v));
+        let password = reader.required(body, "", "password", |_, _, v| {
+            let known = [email.as_ref().map_or("", Email::local_part)];
+            Password::new_for_signup(string(v)?, &known)
+        });
+        let parsed = (|| {
+            Some(Self {
+                email: email?,
+                code: code?,
+                password: password?,
+            })
+        })();
+        reader.finish(parsed)
     }
 }
 
@@ -137,6 +170,32 @@ impl EmailOnly {
         let mut reader = FieldReader::default();
         let email = reader.required(body, "", "email", |_, _, v| Email::parse(string(v)?));
         reader.finish(email.map(Self))
+    }
+}
+
+/// What `POST /password/change` carries: the password in force and its replacement, held
+/// to sign-up's rules (the user's address and names are checked once they are known).
+#[derive(Debug)]
+pub struct NewPassword {
+    pub current: Password,
+    pub new: Password,
+}
+
+impl NewPassword {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let current = reader.required(body, "", "current_password", |_, _, v| {
+            Password::for_signin(string(v)?)
+        });
+        let sent = body.get("current_password").and_then(Value::as_str);
+        let new = reader.required(body, "", "new_password", |_, _, v| {
+            let new = string(v)?;
+            if sent == Some(new) {
+                return Err("must differ from the current password");
+            }
+            Password::new_for_signup(new, &[])
+        });
+        reader.finish(current.zip(new).map(|(current, new)| Self { current, new }))
     }
 }
 
@@ -328,5 +387,59 @@ mod tests {
         assert_eq!(fields(&err), ["email", "code"]);
         let err = EmailOnly::parse(&object(json!({"email": "nope"}))).unwrap_err();
         assert_eq!(fields(&err), ["email"]);
+    }
+
+    #[test]
+    fn a_change_needs_both_passwords_and_a_new_one_sign_up_would_take() {
+        let body =
+            json!({"current_password": "old one", "new_password": "correct horse battery staple"});
+        assert!(NewPassword::parse(&object(body.clone())).is_ok());
+        for (pointer, value, field) in [
+            ("/new_password", json!("qwerty123"), "new_password"),
+            ("/new_password", json!("old one"), "new_password"),
+            ("/new_password", json!(12), "new_password"),
+            ("/current_password", json!(["x"]), "current_password"),
+        ] {
+            let mut bad = body.clone();
+            *bad.pointer_mut(pointer).unwrap() = value;
+            let err = NewPassword::parse(&object(bad)).unwrap_err();
+            assert_eq!(err.code(), 4001, "{pointer}");
+            assert_eq!(fields(&err), [field], "{pointer}");
+        }
+        let same = json!({"current_password": "correct horse battery staple",
+                          "new_password": "correct horse battery staple"});
+        let err = NewPassword::parse(&object(same)).unwrap_err();
+        assert_eq!(
+            err.details()[0].reason,
+            "must differ from the current password"
+        );
+        let err = NewPassword::parse(&object(json!({}))).unwrap_err();
+        assert_eq!(fields(&err), ["current_password", "new_password"]);
+    }
+
+    #[test]
+    fn a_reset_needs_eight_digits_and_a_password_sign_up_would_take() {
+        let body = json!({"email": "Maria.Silva@B.co", "code": "01234567",
+                          "password": "correct horse battery staple"});
+        let parsed = PasswordReset::parse(&object(body.clone())).unwrap();
+        assert_eq!(parsed.email.as_str(), "maria.silva@b.co");
+        assert_eq!(parsed.code.expose(), "01234567");
+        for (pointer, value, field) in [
+            ("/code", json!("123456"), "code"),
+            ("/code", json!(12345678), "code"),
+            ("/password", json!("hunter2"), "password"),
+            ("/password", json!("qwerty123"), "password"),
+            ("/password", json!("maria.silva"), "password"),
+            ("/email", json!("nope"), "email"),
+        ] {
+            let mut bad = body.clone();
+            *bad.pointer_mut(pointer).unwrap() = value;
+            let err = PasswordReset::parse(&object(bad)).unwrap_err();
+            assert_eq!(err.code(), 4001, "{pointer}");
+            assert_eq!(fields(&err), [field], "{pointer}");
+        }
+        let err = PasswordReset::parse(&object(json!({}))).unwrap_err();
+        assert_eq!(err.code(), 4000);
+        assert_eq!(fields(&err), ["email", "code", "password"]);
     }
 }

@@ -1,15 +1,19 @@
 //! [`MailStore`] on DynamoDB: the outbox (`MAIL#`), the per-address quota (`MAILQUOTA#`) and
 //! the live codes (`CODE#`), laid out in [`super::item`].
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
 use std::collections::HashMap;
 
 use super::dynamo::{bad_item, classify, condition_failed, number, DynamoUserStore};
-use super::item::{self, Item, EMAIL_VERIFIED_AT, EXPIRES_AT, PK};
-use super::{MailQueued, MailStore, StoreError};
+use super::item::{self, Item, EMAIL_VERIFIED_AT, EXPIRES_AT, PK, SESSIONS_ENDED_AT};
+use super::{MailQueued, MailStore, PasswordReset, StoreError};
 use crate::code::{CodeDigest, Purpose, MAX_ATTEMPTS};
 use crate::domain::{Email, Timestamp, UserId};
 
@@ -149,19 +153,20 @@ impl MailStore for DynamoUserStore {
         Ok(())
     }
 
-    async fn verify_email(
+    async fn try_code(
         &self,
+        purpose: Purpose,
         user: UserId,
         digest: &CodeDigest,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let key = item::code_key(Purpose::VerifyEmail, user);
+        let key = item::code_key(purpose, user);
         // The try counts first; a dead, used or exhausted code is refused by the condition.
         let counted = self
             .client()
             .update_item()
             .table_name(&self.table)
-            .key(PK, key.clone())
+            .key(PK, key)
             .update_expression("SET attempts = attempts + :one")
             .condition_expression("attribute_exists(#pk) AND attempts < :max AND validUntil > :now")
             .expression_attribute_names("#pk", PK)
@@ -177,19 +182,21 @@ impl MailStore for DynamoUserStore {
             Err(err) => return Err(classify(err)),
         };
         let stored = item::parse_code_digest(&stored).map_err(bad_item)?;
-        if !stored.matches(digest) {
+        Ok(stored.matches(digest))
+    }
+
+    async fn verify_email(
+        &self,
+        user: UserId,
+        digest: &CodeDigest,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if !self
+            .try_code(Purpose::VerifyEmail, user, digest, at)
+            .await?
+        {
             return Ok(false);
         }
-        let consume = Delete::builder()
-            .table_name(&self.table)
-            .key(PK, key)
-            .condition_expression("digest = :digest")
-            .expression_attribute_values(
-                ":digest",
-                AttributeValue::B(digest.as_bytes().to_vec().into()),
-            )
-            .build()
-            .map_err(|err| StoreError::Internal(err.into()))?;
         // The first verification is the one remembered.
         let mark = Update::builder()
             .table_name(&self.table)
@@ -204,21 +211,102 @@ impl MailStore for DynamoUserStore {
         let result = self
             .client()
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(consume).build())
+            .transact_items(self.consume(Purpose::VerifyEmail, user, digest)?)
             .transact_items(TransactWriteItem::builder().update(mark).build())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            // Another request used the code first, or the user is gone.
-            Err(err) if cancelled(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
+        committed(result)
+    }
+
+    async fn reset_password(&self, reset: &PasswordReset<'_>) -> Result<bool, StoreError> {
+        let PasswordReset {
+            user,
+            email,
+            code,
+            password,
+            at,
+            locks,
+        } = *reset;
+        // The new hash, on the address's credential record as long as it is still this user's.
+        let credential = Update::builder()
+            .table_name(&self.table)
+            .key(PK, item::email_key(email))
+            .update_expression("SET passwordHash = :hash")
+            .condition_expression("userId = :user")
+            .expression_attribute_values(":hash", AttributeValue::S(password.as_str().to_owned()))
+            .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
+            .build()
+            .map_err(|err| StoreError::Internal(err.into()))?;
+        // Every session opened so far ends; the code, read in the mailbox, verifies it too.
+        let profile = Update::builder()
+            .table_name(&self.table)
+            .key(PK, item::user_key(user))
+            .update_expression("SET #ended = :at, #verified = if_not_exists(#verified, :at)")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#ended", SESSIONS_ENDED_AT)
+            .expression_attribute_names("#verified", EMAIL_VERIFIED_AT)
+            .expression_attribute_values(":at", number(at.unix_millis()))
+            .build()
+            .map_err(|err| StoreError::Internal(err.into()))?;
+        let mut transaction = self
+            .client()
+            .transact_write_items()
+            .transact_items(self.consume(Purpose::ResetPassword, user, code)?)
+            .transact_items(TransactWriteItem::builder().update(credential).build())
+            .transact_items(TransactWriteItem::builder().update(profile).build());
+        // The failures counted against the account, and the lock they set, go with the old
+        // password.
+        for lock in locks {
+            let clear = Delete::builder()
+                .table_name(&self.table)
+                .key(PK, item::lock_key(lock))
+                .build()
+                .map_err(|err| StoreError::Internal(err.into()))?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().delete(clear).build());
         }
+        committed(transaction.send().await)
+    }
+}
+
+impl DynamoUserStore {
+    /// Deletes the live code of `purpose` if it is still `digest`: what makes a code single
+    /// use however many requests race with it.
+    fn consume(
+        &self,
+        purpose: Purpose,
+        user: UserId,
+        digest: &CodeDigest,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(PK, item::code_key(purpose, user))
+            .condition_expression("digest = :digest")
+            .expression_attribute_values(
+                ":digest",
+                AttributeValue::B(digest.as_bytes().to_vec().into()),
+            )
+            .build()
+            .map_err(|err| StoreError::Internal(err.into()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
+/// A code-consuming transaction's result. Cancelled: another request used the code first,
+/// or the user (or their address) is gone.
+pub(super) fn committed(
+    result: Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>>,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if cancelled(&err) => Ok(false),
+        Err(err) => Err(classify(err)),
     }
 }
 
 /// A transaction refused by one of its conditions (or by a concurrent one on the same item).
-fn cancelled<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
+fn cancelled<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
     matches!(
         err.as_service_error(),
         Some(TransactWriteItemsError::TransactionCanceledException(_))

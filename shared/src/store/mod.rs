@@ -4,6 +4,7 @@
 mod dynamo;
 mod item;
 mod mail;
+mod password;
 
 use std::future::Future;
 
@@ -181,14 +182,70 @@ pub trait MailStore: Send + Sync {
         valid_until: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Marks `user`'s address verified at `at` if `digest` is their live verification code.
-    /// The try is counted before the comparison (so parallel guesses cannot outrun the
-    /// limit), then the code is deleted and the profile marked in one transaction, so a code
-    /// works once however many requests race with it. False: no live code, or not this one.
+    /// Counts a try on `user`'s live code of `purpose` and says whether `digest` is that code.
+    /// Counted before the comparison, so parallel guesses cannot outrun the limit; a code
+    /// past its tries or its time is no code. Nothing is consumed.
+    fn try_code(
+        &self,
+        purpose: Purpose,
+        user: UserId,
+        digest: &CodeDigest,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Marks `user`'s address verified at `at` if `digest` is their live verification code
+    /// ([`Self::try_code`]), then deletes the code and marks the profile in one transaction,
+    /// so a code works once however many requests race with it. False: no live code, or not
+    /// this one.
     fn verify_email(
         &self,
         user: UserId,
         digest: &CodeDigest,
         at: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Sets a new password with a reset code [`Self::try_code`] accepted, in one transaction:
+    /// the code consumed (if it is still that code), the credential's hash replaced, every
+    /// session so far ended, the address marked verified and `locks` cleared. False: the code
+    /// was used or replaced meanwhile, or the account is gone.
+    fn reset_password(
+        &self,
+        reset: &PasswordReset<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What [`MailStore::reset_password`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordReset<'a> {
+    pub user: UserId,
+    pub email: &'a Email,
+    pub code: &'a CodeDigest,
+    pub password: &'a PasswordDigest,
+    pub at: Timestamp,
+    /// The sign-in lock records the old password's failures are counted in.
+    pub locks: &'a [LockKey],
+}
+
+/// Password changes ([`PasswordChange`]).
+pub trait PasswordStore: Send + Sync {
+    /// Replaces `change.old` with `change.new` on the user's credential record and ends every
+    /// session of the user but `change.session`, in one transaction. False: the hash is no
+    /// longer `old` (a racing change or reset won), or the session was ended meanwhile.
+    fn change_password(
+        &self,
+        change: &PasswordChange<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What [`PasswordStore::change_password`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordChange<'a> {
+    pub user: UserId,
+    pub email: &'a Email,
+    /// The hash the current password was verified against.
+    pub old: &'a PasswordDigest,
+    pub new: &'a PasswordDigest,
+    /// The session the change is made on: it goes on.
+    pub session: &'a SessionId,
+    pub at: Timestamp,
 }

@@ -52,9 +52,11 @@ pub enum Workload {
     Rotation {
         event: Value,
     },
-    /// `POST /email/verify/resend` for a new address each time: the quota read and the
-    /// request's transaction (the same work for any address).
+    /// `POST /email/verify/resend` (email) or `POST /password/forgot` (password) for a new
+    /// address each time: the quota read and the request's transaction (the same work for
+    /// any address).
     Resend {
+        fixture: &'static str,
         series: usize,
         count: usize,
     },
@@ -95,7 +97,16 @@ impl Workload {
                 user: Box::new(user.clone()),
             },
             "sessions" => Workload::Sessions { token: None },
-            "email" => Workload::Resend { series, count: 0 },
+            "email" => Workload::Resend {
+                fixture: "email-resend",
+                series,
+                count: 0,
+            },
+            "password" => Workload::Resend {
+                fixture: "password-forgot",
+                series,
+                count: 0,
+            },
             "mailer" => Workload::Mail {
                 event: serde_json::json!({"Records": [{
                     "eventName": "INSERT",
@@ -209,13 +220,15 @@ impl Workload {
             Workload::Example => fixture("example-hello"),
             Workload::Rotation { event } => Ok(event.clone()),
             Workload::Mail { event } => Ok(event.clone()),
-            Workload::Resend { series, count } => {
+            Workload::Resend {
+                fixture: name,
+                series,
+                count,
+            } => {
                 *count += 1;
                 let pid = std::process::id();
-                let email = format!("bench-resend-{pid}-{series}-{count}@example.com");
-                with_body(fixture("email-resend")?, |body| {
-                    body["email"] = email.into()
-                })
+                let email = format!("bench-{name}-{pid}-{series}-{count}@example.com");
+                with_body(fixture(name)?, |body| body["email"] = email.into())
             }
         }?;
         Ok(Bytes::from(event.to_string()))

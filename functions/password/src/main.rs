@@ -1,0 +1,29 @@
+//! Lambda entry point: argon2 and the strength rules are made ready at init, as for
+//! sign-up; the handler lives in lib.rs.
+
+use lambda_http::{run, service_fn, Error};
+use password::Passwords;
+use shared::config::KeyUse;
+use shared::domain::Password;
+use shared::lockout::Lockout;
+use shared::password::PasswordHasher;
+use shared::Warmup;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let hasher = PasswordHasher::new();
+    let memory = hasher.prepare();
+    let warmup = async move {
+        tokio::join!(memory, Password::prepare_strength_check());
+    };
+    let app = shared::lambda::init_with(Warmup::Credentials, KeyUse::Verify, warmup).await?;
+    let passwords = Passwords {
+        app: &app,
+        hasher,
+        lockout: shared::lambda::setting(Lockout::from_env)?,
+    };
+    run(service_fn(|request| async {
+        Ok::<_, std::convert::Infallible>(password::handle(&passwords, request).await)
+    }))
+    .await
+}
