@@ -60,7 +60,6 @@ def test_the_three_route_tables_agree():
         ("POST", "/email/verify/resend", "email"),
         ("POST", "/password/forgot", "password"),
         ("POST", "/password/reset", "password"),
-        ("POST", "/password/change", "password"),
     }
     assert template_routes() == expected
     assert router_routes() == expected

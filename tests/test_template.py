@@ -93,13 +93,11 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
         (frozenset({"dynamodb:GetItem"}), frozenset({"EMAIL#*", "USER#*"})),
         (frozenset({"dynamodb:PutItem"}), frozenset({"CODE#*"}))]
     assert (frozenset({"dynamodb:DeleteItem"}), frozenset({"CODE#*"})) in kinds["EmailFunction"]
-    # A reset and a change: the code, the credential's hash, the profile's sessions, the
-    # session a change keeps and the sign-in lock; never a new session or a new code.
+    # A reset: the code, the credential's hash, the profile's sessions and the sign-in lock,
+    # never a session record (they end through the profile) or a new code.
     assert kinds["PasswordFunction"] == [
-        (frozenset({"dynamodb:GetItem"}), frozenset({"EMAIL#*", "USER#*", "MAILQUOTA#*", "LOCK#*"})),
-        (frozenset({"dynamodb:BatchGetItem"}), frozenset({"SESSION#*", "USER#*"})),
-        (frozenset({"dynamodb:UpdateItem"}),
-         frozenset({"CODE#*", "EMAIL#*", "USER#*", "LOCK#*", "SESSION#*"})),
+        (frozenset({"dynamodb:GetItem"}), frozenset({"EMAIL#*", "USER#*", "MAILQUOTA#*"})),
+        (frozenset({"dynamodb:UpdateItem"}), frozenset({"CODE#*", "EMAIL#*", "USER#*"})),
         (frozenset({"dynamodb:DeleteItem"}), frozenset({"CODE#*", "LOCK#*"})),
         (frozenset({"dynamodb:PutItem"}), frozenset({"MAIL#*", "MAILQUOTA#*"}))]
     assert all("CODE#*" not in keys for name, statements in kinds.items()
@@ -107,7 +105,7 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
                for _, keys in statements)
     assert all("LOCK#*" not in keys and "SESSION#*" not in keys
                for name in ("EmailFunction", "MailerFunction") for _, keys in kinds[name])
-    assert (frozenset({"dynamodb:PutItem"}), frozenset({"MAIL#*", "MAILQUOTA#*"})) in kinds["PasswordFunction"]
+    assert all("SESSION#*" not in keys for _, keys in kinds["PasswordFunction"])
 
 
 def test_the_mailer_runs_outside_the_vpc_fed_by_the_stream_and_sends_as_the_identity_only():
@@ -267,9 +265,8 @@ def test_lambda_keeps_its_start_and_report_lines():
     assert logging["SystemLogLevel"] in ("INFO", "DEBUG")
 
 
-def test_the_lock_settings_reach_sign_in_and_the_password_change_only():
-    """Only sign-in and the password change read them (shared::lockout), so only they are
-    given them."""
+def test_the_lock_settings_reach_sign_in_only():
+    """Only sign-in reads them (shared::lockout), so only sign-in is given them."""
     locks = {"ACCOUNT_LOCK_THRESHOLD", "ACCOUNT_LOCK_MAX_SECONDS", "ADDRESS_LOCK_THRESHOLD"}
     assert not locks & set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
     for name, function in FUNCTIONS.items():
@@ -277,8 +274,7 @@ def test_the_lock_settings_reach_sign_in_and_the_password_change_only():
         signing = {"SIGNING_KEYS_ARN", "REFRESH_SECRET_ARN"}
         expected = {"SigninFunction": locks | signing | {"REQUIRE_VERIFIED_EMAIL"},
                     "SignupFunction": signing, "RefreshFunction": signing,
-                    "KeyRotationFunction": {"PUBLIC_KEYS_ARN"}, "MailerFunction": {"MAIL_FROM"},
-                    "PasswordFunction": locks}
+                    "KeyRotationFunction": {"PUBLIC_KEYS_ARN"}, "MailerFunction": {"MAIL_FROM"}}
         assert set(variables) == expected.get(name, set()), name
 
 

@@ -1,7 +1,8 @@
 //! The mailer: for each message request the table's stream delivers, finds the account,
 //! makes the code, has SES send it and only then stores the code's digest. A request for an
-//! address with no account (or one already verified) sends nothing; a send SES refuses
-//! stores nothing, so no code exists that its owner never received (they can ask again).
+//! address with no account (or, for a verification, one already verified) sends nothing; a
+//! password reset goes to any account. A send SES refuses stores nothing, so no code exists
+//! that its owner never received (they can ask again).
 
 pub mod event;
 pub mod message;

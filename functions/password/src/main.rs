@@ -5,7 +5,6 @@ use lambda_http::{run, service_fn, Error};
 use password::Passwords;
 use shared::config::KeyUse;
 use shared::domain::Password;
-use shared::lockout::Lockout;
 use shared::password::PasswordHasher;
 use shared::Warmup;
 
@@ -17,11 +16,7 @@ async fn main() -> Result<(), Error> {
         tokio::join!(memory, Password::prepare_strength_check());
     };
     let app = shared::lambda::init_with(Warmup::Credentials, KeyUse::Verify, warmup).await?;
-    let passwords = Passwords {
-        app: &app,
-        hasher,
-        lockout: shared::lambda::setting(Lockout::from_env)?,
-    };
+    let passwords = Passwords { app: &app, hasher };
     run(service_fn(|request| async {
         Ok::<_, std::convert::Infallible>(password::handle(&passwords, request).await)
     }))

@@ -39,7 +39,7 @@ pub async fn forgot<S: MailStore>(app: &App<S>, request: &Request) -> Result<(),
 }
 
 pub async fn reset<S: UserStore + MailStore>(
-    Passwords { app, hasher, .. }: &Passwords<'_, S>,
+    Passwords { app, hasher }: &Passwords<'_, S>,
     request: &Request,
 ) -> Result<(), ApiError> {
     let PasswordReset {

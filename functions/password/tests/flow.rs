@@ -52,7 +52,6 @@ fn passwords(env: &TestEnv) -> Passwords<'_, shared::store::DynamoUserStore> {
     Passwords {
         app: &env.app,
         hasher: env.hasher.clone(),
-        lockout: env.lockout,
     }
 }
 

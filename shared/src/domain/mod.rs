@@ -14,7 +14,6 @@ pub use name::PersonName;
 pub use password::Password;
 pub use phone::{CountryCode, Phone};
 pub use requests::{
-    Credentials, EmailCode, EmailOnly, NewPassword, NewUser, PasswordReset, RefreshRequest,
-    TokenToValidate,
+    Credentials, EmailCode, EmailOnly, NewUser, PasswordReset, RefreshRequest, TokenToValidate,
 };
 pub use user::{EmailVerified, Timestamp, User, UserId};

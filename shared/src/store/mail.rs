@@ -295,7 +295,7 @@ impl DynamoUserStore {
 
 /// A code-consuming transaction's result. Cancelled: another request used the code first,
 /// or the user (or their address) is gone.
-pub(super) fn committed(
+fn committed(
     result: Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>>,
 ) -> Result<bool, StoreError> {
     match result {

@@ -4,7 +4,6 @@
 mod dynamo;
 mod item;
 mod mail;
-mod password;
 
 use std::future::Future;
 
@@ -224,28 +223,4 @@ pub struct PasswordReset<'a> {
     pub at: Timestamp,
     /// The sign-in lock records the old password's failures are counted in.
     pub locks: &'a [LockKey],
-}
-
-/// Password changes ([`PasswordChange`]).
-pub trait PasswordStore: Send + Sync {
-    /// Replaces `change.old` with `change.new` on the user's credential record and ends every
-    /// session of the user but `change.session`, in one transaction. False: the hash is no
-    /// longer `old` (a racing change or reset won), or the session was ended meanwhile.
-    fn change_password(
-        &self,
-        change: &PasswordChange<'_>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-}
-
-/// What [`PasswordStore::change_password`] writes.
-#[derive(Debug, Clone, Copy)]
-pub struct PasswordChange<'a> {
-    pub user: UserId,
-    pub email: &'a Email,
-    /// The hash the current password was verified against.
-    pub old: &'a PasswordDigest,
-    pub new: &'a PasswordDigest,
-    /// The session the change is made on: it goes on.
-    pub session: &'a SessionId,
-    pub at: Timestamp,
 }

@@ -1,12 +1,13 @@
-//! One password attempt as every lock in force counts it: the account's, and the per-address
-//! one when it is on. Reserved in all before any password work; if one refuses, the others are
-//! given back, so a refused attempt counts nowhere. Sign-in and the password change both count
-//! their tries here: a stolen session cannot guess the password faster than sign-in can.
+//! One sign-in attempt as every lock in force counts it: the account's, and the per-address
+//! one when it is on (`shared::lockout`). Reserved in all before any password work; if one
+//! refuses, the others are given back, so a refused attempt counts nowhere.
 
-use super::{Attempt, LockKey, LockPolicy, Lockout, Outcome, Reservation};
-use crate::domain::Email;
-use crate::store::UserStore;
-use crate::{ApiError, App};
+use shared::domain::Email;
+use shared::lockout::{Attempt, LockKey, LockPolicy, Outcome, Reservation};
+use shared::store::UserStore;
+use shared::ApiError;
+
+use crate::SignIn;
 
 /// The attempt, reserved in every lock in force.
 pub struct Attempts {
@@ -16,18 +17,19 @@ pub struct Attempts {
 impl Attempts {
     /// Reserves the attempt on `email` from `address` in every lock at once.
     pub async fn reserve<S: UserStore>(
-        app: &App<S>,
-        lockout: &Lockout,
+        signin: &SignIn<'_, S>,
         email: &Email,
         address: &str,
     ) -> Result<Self, ApiError> {
-        let locks = lockout.locks(email, address);
+        let locks = signin.lockout.locks(email, address);
         // One or two locks; reserved in both at once.
         let reserve = |n: usize| {
             let lock = locks.get(n);
             async move {
                 match lock {
-                    Some((key, policy)) => Some(app.store.reserve_attempt(key, policy).await),
+                    Some((key, policy)) => {
+                        Some(signin.app.store.reserve_attempt(key, policy).await)
+                    }
                     None => None,
                 }
             }
@@ -52,24 +54,24 @@ impl Attempts {
             (None, Some(retry_after)) => ApiError::AccountLocked { retry_after },
             (None, None) => return Ok(attempts),
         };
-        attempts.finish(app, Outcome::Abandoned).await;
+        attempts.finish(signin, Outcome::Abandoned).await;
         Err(refusal)
     }
 
     /// Records how the attempt ended in every lock. A failure to record is logged, never the
     /// client's problem: the attempt stays counted (and a lock it started is held until it
     /// ends by itself).
-    pub async fn finish<S: UserStore>(self, app: &App<S>, outcome: Outcome) {
+    pub async fn finish<S: UserStore>(self, signin: &SignIn<'_, S>, outcome: Outcome) {
         let mut held = self.held.iter();
         tokio::join!(
-            finish_one(app, held.next(), outcome),
-            finish_one(app, held.next(), outcome)
+            finish_one(signin.app, held.next(), outcome),
+            finish_one(signin.app, held.next(), outcome)
         );
     }
 }
 
 async fn finish_one<S: UserStore>(
-    app: &App<S>,
+    app: &shared::App<S>,
     held: Option<&(LockKey, LockPolicy, Attempt)>,
     outcome: Outcome,
 ) {
@@ -90,7 +92,7 @@ async fn finish_one<S: UserStore>(
         }
         Ok(()) => {}
         Err(err) => tracing::warn!(
-            error = %crate::error::ErrorChain(&err),
+            error = %shared::error::ErrorChain(&err),
             ?outcome,
             "sign-in attempt not recorded"
         ),
