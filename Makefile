@@ -27,7 +27,7 @@ SAM_BUILD_DIR := $(CACHE_DIR)/sam-build
 ## invoke: one function in a Lambda container (sam local invoke) with one of events/,
 ## against a running `make dev`: make invoke FN=me EVENT=events/me.json
 invoke: tools sam-build
-	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=signup|signin|me|signout|validate|refresh|sessions|discovery|example|email|mailer EVENT=events/<fixture>.json"; exit 2; }
+	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=signup|signin|me|signout|validate|refresh|sessions|discovery|example|email|mailer|password EVENT=events/<fixture>.json"; exit 2; }
 	SAM_BUILD_DIR=$(SAM_BUILD_DIR) scripts/invoke.sh "$(FN)" "$(EVENT)"
 
 ## rotate: rotate a running `make dev`'s signing key set now, as the deployed schedule does
