@@ -161,6 +161,13 @@ def test_every_fixture_through_sam_local_invoke(invoke, tmp_path):
             event.write_text((ROOT / "events" / "email-verify.json").read_text()
                              .replace("PASTE-THE-CODE-FROM-MAKE-MAIL", code))
         if fixture == "password-reset":
+            # The mailer in its container sends the reset code, as mailer-stream did the
+            # verification code (the request password-forgot queued, in the stream's shape).
+            stream = json.loads((ROOT / "events" / "mailer-stream.json").read_text())
+            stream["Records"][0]["dynamodb"]["NewImage"]["purpose"] = {"S": "reset"}
+            reset_event = tmp_path / "mailer-stream-reset.json"
+            reset_event.write_text(json.dumps(stream))
+            assert invoke("mailer", reset_event)[1] == {"sent": 1, "skipped": 0, "failed": 0}
             code = reset_code(invoke.api)
             event = tmp_path / "password-reset.json"
             event.write_text((ROOT / "events" / "password-reset.json").read_text()
