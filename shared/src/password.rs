@@ -76,6 +76,17 @@ impl PasswordHasher {
         }
     }
 
+    /// [`Self::prepare`] and zxcvbn's dictionaries ([`Password::prepare_strength_check`]):
+    /// the warm-up of a function that takes new passwords (sign-up, reset).
+    pub fn prepare_for_new_passwords(
+        &self,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let memory = self.prepare();
+        async move {
+            tokio::join!(memory, Password::prepare_strength_check());
+        }
+    }
+
     /// Whether the working memory is in place (after [`Self::prepare`] or a first use).
     pub fn is_prepared(&self) -> bool {
         let blocks = self.memory.lock().unwrap_or_else(PoisonError::into_inner);

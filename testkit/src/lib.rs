@@ -271,6 +271,13 @@ impl TestEnv {
     /// Stores a user the way sign-up does, for tests of the other functions.
     pub async fn seed_user(&self, email: &str, password: &str) -> User {
         let user = user(email);
+        self.store_user(&user, password).await;
+        user
+    }
+
+    /// Stores `user` with `password` the way sign-up does (its first session and the request
+    /// for its verification message included).
+    pub async fn store_user(&self, user: &User, password: &str) {
         let digest = self
             .hasher
             .hash(Password::for_signin(password).unwrap())
@@ -283,10 +290,9 @@ impl TestEnv {
             .unwrap();
         self.app
             .store
-            .create(&user, &digest, opening.new_session())
+            .create(user, &digest, opening.new_session())
             .await
             .unwrap();
-        user
     }
 
     /// The same Redis, but a DynamoDB endpoint that is a closed port: what is answered from

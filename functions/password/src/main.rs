@@ -4,17 +4,13 @@
 use lambda_http::{run, service_fn, Error};
 use password::Passwords;
 use shared::config::KeyUse;
-use shared::domain::Password;
 use shared::password::PasswordHasher;
 use shared::Warmup;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let hasher = PasswordHasher::new();
-    let memory = hasher.prepare();
-    let warmup = async move {
-        tokio::join!(memory, Password::prepare_strength_check());
-    };
+    let warmup = hasher.prepare_for_new_passwords();
     let app = shared::lambda::init_with(Warmup::Credentials, KeyUse::Verify, warmup).await?;
     let passwords = Passwords { app: &app, hasher };
     run(service_fn(|request| async {

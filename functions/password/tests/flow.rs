@@ -236,21 +236,7 @@ async fn the_new_password_keeps_sign_up_s_rules_names_included() {
     let mut user = testkit::user(email);
     user.first_name = PersonName::parse("Quelminda").unwrap();
     user.last_name = PersonName::parse("Vartabedian").unwrap();
-    let digest = env
-        .hasher
-        .hash(shared::domain::Password::for_signin(OLD).unwrap())
-        .await
-        .unwrap();
-    let opening = env
-        .app
-        .new_session(user.id, Default::default())
-        .await
-        .unwrap();
-    env.app
-        .store
-        .create(&user, &digest, opening.new_session())
-        .await
-        .unwrap();
+    env.store_user(&user, OLD).await;
     let mut post = Post::new(&env, None, None).await;
     forgot(&env, email).await;
     post.deliver(&env).await;

@@ -2,7 +2,6 @@
 
 use lambda_http::{run, service_fn, Error};
 use shared::config::KeyUse;
-use shared::domain::Password;
 use shared::password::PasswordHasher;
 use shared::Warmup;
 use signup::SignUp;
@@ -10,10 +9,7 @@ use signup::SignUp;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let hasher = PasswordHasher::new();
-    let memory = hasher.prepare();
-    let warmup = async move {
-        tokio::join!(memory, Password::prepare_strength_check());
-    };
+    let warmup = hasher.prepare_for_new_passwords();
     let app = shared::lambda::init_with(Warmup::Credentials, KeyUse::Sign, warmup).await?;
     let signup = SignUp { app: &app, hasher };
     run(service_fn(|request| async {
