@@ -27,7 +27,7 @@ SAM_BUILD_DIR := $(CACHE_DIR)/sam-build
 ## invoke: one function in a Lambda container (sam local invoke) with one of events/,
 ## against a running `make dev`: make invoke FN=me EVENT=events/me.json
 invoke: tools sam-build
-	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=signup|signin|me|signout|validate|refresh|sessions|discovery|example|email|mailer|password EVENT=events/<fixture>.json"; exit 2; }
+	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=signup|signin|me|signout|validate|refresh|sessions|discovery|example|email|mailer|password|account EVENT=events/<fixture>.json"; exit 2; }
 	SAM_BUILD_DIR=$(SAM_BUILD_DIR) scripts/invoke.sh "$(FN)" "$(EVENT)"
 
 ## rotate: rotate a running `make dev`'s signing key set now, as the deployed schedule does
@@ -72,7 +72,7 @@ e2e: sam-build
 ## arm64 sizes of every function against a hello-world floor; writes bench/results.md and .svg
 BENCH_FRESH ?= 50
 BENCH_WARM ?= 1000
-LAMBDA_BINS := -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery -p example -p rotate-keys -p email -p mailer -p password
+LAMBDA_BINS := -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery -p example -p rotate-keys -p email -p mailer -p password -p account
 bench: tools
 	cargo lambda build --release --arm64 --output-format zip $(LAMBDA_BINS)
 	cargo lambda build --release --arm64 --output-format zip -p bench --bin hello

@@ -5,8 +5,9 @@
 # `cargo lambda watch` running the functions, and scripts/dev_front.py serving POST /signup,
 # POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions,
 # DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration and
-# GET /hello (behind template.yaml's JWT authorizer, which the front plays) as API Gateway
-# does, plus POST /email/verify, /email/verify/resend, /password/forgot and /password/reset,
+# GET /hello, POST /password/change and DELETE /me (behind template.yaml's JWT authorizer,
+# which the front plays) as API Gateway does, plus POST /email/verify, /email/verify/resend,
+# /password/forgot and /password/reset,
 # and the mailer fed by the table's stream (scripts/dev_mailer.py) sending through moto's SES.
 # With a Docker engine, also what `make invoke` needs: the refresh secret in moto, a relay for
 # containers, .dev/sam-env.json.
@@ -181,12 +182,12 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,discovery=info,example=info,rotate_keys=info,email=info,mailer=info,password=info,lambda_runtime=info}
+export RUST_LOG=${RUST_LOG:-warn,shared=info,signup=info,signin=info,me=info,signout=info,validate=info,refresh=info,sessions=info,discovery=info,example=info,rotate_keys=info,email=info,mailer=info,password=info,account=info,lambda_runtime=info}
 export AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 
 say "building the functions"
 cargo build --quiet -p signup -p signin -p me -p signout -p validate -p refresh -p sessions -p discovery \
-  -p example -p rotate-keys -p email -p mailer -p password
+  -p example -p rotate-keys -p email -p mailer -p password -p account
 
 # cargo lambda watch runs the functions on a port of its own; the front on API_PORT turns
 # HTTP requests into API Gateway events for it (scripts/dev_front.py says why).
@@ -220,7 +221,16 @@ for route in "POST /signup" "POST /signin" "GET /me" "POST /signout" "POST /toke
   case "${code:-}" in 200 | 4??) ;; *) say "$route did not answer (last status: ${code:-none})"; exit 1 ;; esac
 done
 
-say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /hello, POST /email/verify, POST /email/verify/resend, POST /password/forgot, POST /password/reset; codes: make mail; Ctrl-C stops)"
+# The routes behind the authorizer answer 401 at the front without a token; their function is
+# started straight through cargo lambda watch (an event without claims: a 401 of its own).
+for function in account; do
+  curl -s -o /dev/null --max-time 120 -X POST -H 'content-type: application/json' \
+    --data-binary '{"version": "2.0", "rawPath": "/", "headers": {}, "requestContext": {"http": {"method": "POST", "path": "/"}}, "isBase64Encoded": false}' \
+    "http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/$function/invocations" \
+    || say "$function did not start (it will on its first request)"
+done
+
+say "ready: http://127.0.0.1:$API_PORT  (POST /signup, POST /signin, GET /me, POST /signout, POST /token/validate, POST /token/refresh, GET /sessions, DELETE /sessions/{id}, GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /hello, POST /email/verify, POST /email/verify/resend, POST /password/forgot, POST /password/reset, POST /password/change, DELETE /me; codes: make mail; Ctrl-C stops)"
 # Until stopped, or until whoever started us is gone (`make dev` killed without a chance to
 # pass the signal on): then the EXIT trap stops the servers. A short sleep in the background,
 # so a signal's trap runs at once.

@@ -3,7 +3,8 @@
 # by `sam local invoke` in a container with one API Gateway event from events/, against the
 # servers of a running `make dev` (its .dev/sam-env.json). A fixture that says
 # PASTE-A-TOKEN-FROM-SIGNUP-OR-SIGNIN (or PASTE-A-REFRESH-TOKEN-FROM-SIGNUP-OR-SIGNIN) gets a
-# fresh access (or refresh) token of the fixtures' user instead.
+# fresh access (or refresh) token of the fixtures' user instead; a fixture of a route behind the
+# JWT authorizer gets that token's claims, as API Gateway passes them.
 #
 # The image: LAMBDA_IMAGE if set; else AWS's provided:al2023 image when a registry answers;
 # else a stand-in built from Debian packages (scripts/lambda_base_image.py).
@@ -31,15 +32,35 @@ grep -q "^  $logical:" "$build_dir/template.yaml" || { say "no function $fn; $us
 region=$(python3 -c 'import json, sys
 print(json.load(open(sys.argv[1]))["Parameters"]["PUBLIC_KEYS_ARN"].split(":")[3])' "$sam_env")
 
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
 for kind in "" REFRESH-; do
   placeholder="PASTE-A-${kind}TOKEN-FROM-SIGNUP-OR-SIGNIN"
   grep -q "$placeholder" "$event" || continue
   token=$(python3 scripts/dev_token.py --api "$api" ${kind:+--refresh})
-  with_token=$(mktemp --suffix=.json)
-  trap 'rm -f "$with_token"' EXIT
-  sed "s/$placeholder/$token/" "$event" >"$with_token"
-  event=$with_token
+  sed "s/$placeholder/$token/" "$event" >"$scratch/with-token${kind:+-refresh}.json"
+  event="$scratch/with-token${kind:+-refresh}.json"
 done
+# A route behind the JWT authorizer (claims that say FROM-THE-TOKEN): make dev's front plays
+# the authorizer on the fixture's token, and its claims go in the event as API Gateway's would.
+if grep -q '"FROM-THE-TOKEN"' "$event"; then
+  python3 - "$event" "$api" >"$scratch/authorized.json" <<'PY'
+import json, os, sys
+sys.path.insert(0, "scripts")
+from dev_front import Authorizer, Refused
+path, api = sys.argv[1:]
+event = json.load(open(path))
+authorizer = Authorizer(api, os.environ.get("TOKEN_ISSUER") or api,
+                        os.environ.get("TOKEN_AUDIENCE") or "rust-auth-api")
+try:
+    claims = authorizer.claims(event["headers"].get("authorization"))
+except Refused as refused:
+    sys.exit(f"[invoke] the authorizer refuses the fixture's token: {refused}")
+event["requestContext"]["authorizer"]["jwt"]["claims"] = claims
+json.dump(event, sys.stdout)
+PY
+  event="$scratch/authorized.json"
+fi
 
 if [ -n "${LAMBDA_IMAGE:-}" ]; then
   image=$LAMBDA_IMAGE

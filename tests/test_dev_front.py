@@ -129,7 +129,7 @@ def test_bodies_that_are_not_utf8_text_reach_the_function_base64_encoded(front):
 def test_what_api_gateway_answers_itself(front):
     base, upstream = front
     for method, path in [("GET", "/signup"), ("POST", "/nowhere"), ("TRACE", "/me"),
-                         ("DELETE", "/me")]:
+                         ("PUT", "/me"), ("DELETE", "/signup")]:
         status, headers, body = call(f"{base}{path}", method=method)
         assert (status, json.loads(body)) == (404, {"message": "Not Found"}), (method, path)
         assert headers["content-type"] == "application/json"
@@ -150,8 +150,10 @@ def test_the_routes_behind_the_jwt_authorizer_are_read_from_the_template():
     sys.path.insert(0, str(ROOT / "scripts"))
     from dev_front import authorized_routes, routes, stringify
 
-    assert authorized_routes() == {("GET", "/hello"): "example"}
-    assert not set(authorized_routes()) & set(routes()), "cargo lambda's router has no /hello"
+    assert authorized_routes() == {("GET", "/hello"): "example",
+                                   ("POST", "/password/change"): "account",
+                                   ("DELETE", "/me"): "account"}
+    assert not set(authorized_routes()) & set(routes()), "cargo lambda's router has none of them"
     # Claims reach the function as API Gateway passes them: strings only.
     assert [stringify(v) for v in (1795400900, "a", True, ["x", "y"])] == \
         ["1795400900", "a", "true", "[x y]"]

@@ -12,7 +12,11 @@ from create_table import load_template  # noqa: E402
 
 
 def template_routes():
-    routes = set()
+    """The routes of the functions' SAM events and those declared behind the JWT authorizer
+    (`AWS::ApiGatewayV2::Route`s, which make dev's front reads from the template too)."""
+    from dev_front import authorized_routes
+
+    routes = {(method, path, binary) for (method, path), binary in authorized_routes().items()}
     for resource in load_template()["Resources"].values():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
@@ -60,9 +64,15 @@ def test_the_three_route_tables_agree():
         ("POST", "/email/verify/resend", "email"),
         ("POST", "/password/forgot", "password"),
         ("POST", "/password/reset", "password"),
+        ("POST", "/password/change", "account"),
+        ("DELETE", "/me", "account"),
     }
-    assert template_routes() == expected
-    assert router_routes() == expected
+    # GET /hello is an example of a route of your own, not part of the API.
+    example = {("GET", "/hello", "example")}
+    assert template_routes() == expected | example
+    # make dev's front serves the template's authorized routes itself; the router the rest.
+    authorized = {route for route in expected | example if route[2] in ("account", "example")}
+    assert router_routes() == expected - authorized
     assert openapi_routes() == expected
 
 

@@ -123,6 +123,13 @@ EXPECTED = [
     ("email-verify-wrong-code", 400, {"message": "Invalid or expired code", "errorCode": 4003}),
     ("email-verify-bad-code", 400, {"message": "Invalid fields", "errorCode": 4001}),
     ("email-resend", 202, "accepted"),
+    # The account routes, with the claims make dev's front (playing the JWT authorizer) read
+    # from a fresh token. A change is undone through the API at once, so the fixtures'
+    # password stays the one events/signin.json sends.
+    ("account-no-authorizer", 401, {"message": "Unauthorized", "errorCode": 4011}),
+    ("account-change-wrong-current", 400, {"message": "Invalid fields", "errorCode": 4001}),
+    ("account-change", 204, "changed"),
+    ("account-delete-wrong-password", 400, {"message": "Invalid fields", "errorCode": 4001}),
     # Last: the reset ends hello@world.com's sessions. It sets the fixtures' own password
     # again, so events/signin.json still works after it (the code is the one the stack's
     # mailer sent for password-forgot, pasted as from `make mail`).
@@ -130,10 +137,14 @@ EXPECTED = [
     ("password-reset-weak", 400, {"message": "Invalid fields", "errorCode": 4001}),
     ("password-reset-wrong-code", 400, {"message": "Invalid or expired code", "errorCode": 4003}),
     ("password-reset", 204, "reset"),
+    # Really last: hello@world.com is gone (make invoke's token helper signs it up again).
+    ("account-delete", 204, "deleted"),
 ]
 
 
 SIGNIN = {"email": "hello@world.com", "password": "correct horse battery staple"}
+# events/account-change.json's new password.
+CHANGED = "a brand new horse on a battery"
 
 
 def reset_code(api, timeout=60):
@@ -208,6 +219,18 @@ def test_every_fixture_through_sam_local_invoke(invoke, tmp_path):
             assert body == {"active": False}, body
         elif expected == "profile":
             assert body["email"] == "hello@world.com" and "password" not in json.dumps(body)
+        elif expected == "changed":
+            assert body is None, body
+            status, pair, _ = invoke.api.call("POST", "/signin", {**SIGNIN, "password": CHANGED})
+            assert status == 200, pair
+            back = {"current_password": CHANGED, "new_password": SIGNIN["password"]}
+            status, _, _ = invoke.api.call("POST", "/password/change", back,
+                                           headers={"authorization": f"Bearer {pair['token']}"})
+            assert status == 204
+        elif expected == "deleted":
+            assert body is None, body
+            status, refused, _ = invoke.api.call("POST", "/signin", SIGNIN)
+            assert (status, refused["errorCode"]) == (401, 4010), refused
         elif expected == "reset":
             # Every session ended (in Redis, which the make dev stack shares), and the
             # password works.

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FUNCTIONS = ["signup", "signin", "me", "signout", "validate", "refresh", "sessions", "discovery",
-             "email", "mailer", "password"]
+             "email", "mailer", "password", "account"]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,9 @@ def start(binary, **env):
 
 
 SIGNERS = ["signup", "signin", "refresh"]
-VERIFIERS = ["me", "signout", "validate", "sessions", "discovery", "email", "password"]
+VERIFIERS = ["me", "signout", "validate", "sessions", "discovery"]
+# Neither sign nor verify a token (shared::config::NoTokens).
+KEYLESS = ["email", "password", "account"]
 # A Secrets Manager that refuses connections at once, for ARNs that must not be read.
 NOWHERE = dict(AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:9")
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:keys"
@@ -62,6 +64,15 @@ def test_a_verifier_needs_the_published_keys_only_and_reads_nothing_at_init(bina
     result = start(binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9",
                    PUBLIC_KEYS_ARN=ARN, **NOWHERE)
     assert "configuration refused" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", KEYLESS)
+def test_a_function_that_handles_no_token_needs_no_key(binaries, name):
+    """No key named at all, and Secrets Manager unreachable: init gets past configuration (to
+    the runtime API, which is not there)."""
+    result = start(binaries[name], TABLE_NAME="t", REDIS_URL="redis://127.0.0.1:9", **NOWHERE)
+    output = result.stdout + result.stderr
+    assert "configuration refused" not in output and "not set" not in output, output
 
 
 @pytest.mark.parametrize("name", SIGNERS)

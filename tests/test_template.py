@@ -100,8 +100,19 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
         (frozenset({"dynamodb:UpdateItem"}), frozenset({"CODE#*", "EMAIL#*", "USER#*"})),
         (frozenset({"dynamodb:DeleteItem"}), frozenset({"CODE#*", "LOCK#*"})),
         (frozenset({"dynamodb:PutItem"}), frozenset({"MAIL#*", "MAILQUOTA#*"}))]
+    # A change: the new hash, the profile's sessions, the session it keeps, the sign-in lock.
+    # A deletion: the credential record, the profile and the codes; never anything else.
+    assert kinds["AccountFunction"] == [
+        (frozenset({"dynamodb:GetItem"}), frozenset({"EMAIL#*", "USER#*", "LOCK#*"})),
+        (frozenset({"dynamodb:BatchGetItem"}), frozenset({"SESSION#*", "USER#*"})),
+        (frozenset({"dynamodb:UpdateItem"}), frozenset({"EMAIL#*", "USER#*", "LOCK#*", "SESSION#*"})),
+        (frozenset({"dynamodb:DeleteItem"}), frozenset({"EMAIL#*", "USER#*", "CODE#*"}))]
+    assert all("dynamodb:DeleteItem" not in actions or name in ("AccountFunction", "EmailFunction",
+                                                                  "PasswordFunction")
+               for name, statements in kinds.items() for actions, _ in statements)
     assert all("CODE#*" not in keys for name, statements in kinds.items()
-               if name not in ("EmailFunction", "MailerFunction", "PasswordFunction")
+               if name not in ("EmailFunction", "MailerFunction", "PasswordFunction",
+                               "AccountFunction")
                for _, keys in statements)
     assert all("LOCK#*" not in keys and "SESSION#*" not in keys
                for name in ("EmailFunction", "MailerFunction") for _, keys in kinds[name])
@@ -149,13 +160,16 @@ def test_the_mailer_runs_outside_the_vpc_fed_by_the_stream_and_sends_as_the_iden
 
 SIGNERS = {"SignupFunction", "SigninFunction", "RefreshFunction"}
 VERIFIERS = {"MeFunction", "SignoutFunction", "ValidateFunction", "SessionsFunction",
-             "DiscoveryFunction", "EmailFunction", "PasswordFunction"}
+             "DiscoveryFunction"}
+# Neither sign nor verify (shared::config::NoTokens): no key document, no secret to read.
+KEYLESS = {"EmailFunction", "PasswordFunction", "AccountFunction", "MailerFunction",
+           "ExampleFunction"}
 
 
 def test_only_the_functions_that_issue_tokens_can_read_a_private_key():
-    assert SIGNERS | VERIFIERS | {"KeyRotationFunction", "ExampleFunction", "MailerFunction"} \
-        == set(FUNCTIONS)
-    assert "secretsmanager" not in str(FUNCTIONS["MailerFunction"]["Properties"]["Policies"])
+    assert SIGNERS | VERIFIERS | KEYLESS | {"KeyRotationFunction"} == set(FUNCTIONS)
+    for name in KEYLESS:
+        assert "secretsmanager" not in str(FUNCTIONS[name]["Properties"].get("Policies")), name
     assert "Policies" not in FUNCTIONS["ExampleFunction"]["Properties"], "no key, no table"
     for name in SIGNERS | VERIFIERS:
         properties = FUNCTIONS[name]["Properties"]
@@ -265,8 +279,9 @@ def test_lambda_keeps_its_start_and_report_lines():
     assert logging["SystemLogLevel"] in ("INFO", "DEBUG")
 
 
-def test_the_lock_settings_reach_sign_in_only():
-    """Only sign-in reads them (shared::lockout), so only sign-in is given them."""
+def test_the_lock_settings_reach_sign_in_and_the_account_routes_only():
+    """Only sign-in and the account routes read them (shared::lockout), so only they are
+    given them."""
     locks = {"ACCOUNT_LOCK_THRESHOLD", "ACCOUNT_LOCK_MAX_SECONDS", "ADDRESS_LOCK_THRESHOLD"}
     assert not locks & set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
     for name, function in FUNCTIONS.items():
@@ -274,7 +289,8 @@ def test_the_lock_settings_reach_sign_in_only():
         signing = {"SIGNING_KEYS_ARN", "REFRESH_SECRET_ARN"}
         expected = {"SigninFunction": locks | signing | {"REQUIRE_VERIFIED_EMAIL"},
                     "SignupFunction": signing, "RefreshFunction": signing,
-                    "KeyRotationFunction": {"PUBLIC_KEYS_ARN"}, "MailerFunction": {"MAIL_FROM"}}
+                    "KeyRotationFunction": {"PUBLIC_KEYS_ARN"}, "MailerFunction": {"MAIL_FROM"},
+                    "AccountFunction": locks}
         assert set(variables) == expected.get(name, set()), name
 
 
@@ -434,7 +450,8 @@ def test_cors_is_off_by_default_and_lists_only_the_configured_origins():
     # never cookies; Retry-After must be readable by the page.
     assert cors["allowCredentials"] is False
     assert set(cors["allowHeaders"]) == {"authorization", "content-type"}
-    assert set(cors["allowMethods"]) == {"GET", "POST"}
+    # DELETE: a device signed out (DELETE /sessions/{id}), the account deleted (DELETE /me).
+    assert set(cors["allowMethods"]) == {"GET", "POST", "DELETE"}
     assert cors["exposeHeaders"] == ["retry-after"]
 
 
@@ -503,3 +520,28 @@ def test_an_example_route_sits_behind_a_jwt_authorizer_on_our_issuer_and_audienc
     for name, function in FUNCTIONS.items():
         for event in function["Properties"].get("Events", {}).values():
             assert "Auth" not in event["Properties"], name
+
+
+def test_the_account_routes_sit_behind_the_jwt_authorizer_each_with_its_own_permission():
+    """A password change and an account's deletion are reached only with a token API Gateway
+    checked; the function may be invoked for those two routes and no other."""
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::ApiGatewayV2::Route"
+        and r["Properties"]["Target"] == {"Sub": "integrations/${AccountIntegration}"}
+    }
+    assert set(routes) == {"POST /password/change", "DELETE /me"}
+    for route in routes.values():
+        assert route["AuthorizationType"] == "JWT"
+        assert route["AuthorizerId"] == {"Ref": "TokenAuthorizer"}
+    integration = RESOURCES["AccountIntegration"]["Properties"]
+    assert integration["IntegrationUri"] == {"GetAtt": "AccountFunction.Arn"}
+    arns = sorted(
+        r["Properties"]["SourceArn"]["Sub"].rsplit("${HttpApi}", 1)[1]
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::Lambda::Permission"
+        and r["Properties"]["FunctionName"] == {"GetAtt": "AccountFunction.Arn"}
+    )
+    assert arns == ["/*/DELETE/me", "/*/POST/password/change"]
+    assert "Events" not in FUNCTIONS["AccountFunction"]["Properties"]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::cache::{Admission, Cache, Route};
 use crate::code::Purpose;
-use crate::config::{self, Config, ConfigError, KeyUse, SecretSource};
+use crate::config::{self, Config, ConfigError, KeyUse};
 use crate::domain::{Email, Timestamp};
 use crate::session::Lifetimes;
 use crate::store::{DynamoUserStore, MailQueued, MailStore};
@@ -47,7 +47,7 @@ impl App {
     /// token (the others'), Redis is contacted by the first request, DynamoDB too bar the
     /// warm-up above, and the DynamoDB and Secrets Manager clients are built by their first
     /// call.
-    pub async fn from_env(warmup: Warmup, uses: KeyUse) -> Result<Self, ConfigError> {
+    pub async fn from_env<K: KeyUse>(warmup: Warmup, uses: K) -> Result<Self, ConfigError> {
         Self::from_env_with(warmup, uses, std::future::ready(())).await
     }
 
@@ -55,31 +55,21 @@ impl App {
     /// puts argon2's memory in place there ([`crate::password::PasswordHasher::prepare`]),
     /// sign-up also loads zxcvbn's dictionaries ([`crate::domain::Password::prepare_strength_check`]).
     /// A future rather than a [`Warmup`] variant, so the other functions link neither.
-    pub async fn from_env_with(
+    pub async fn from_env_with<K: KeyUse>(
         warmup: Warmup,
-        uses: KeyUse,
+        _uses: K,
         also: impl Future<Output = ()> + Send + 'static,
     ) -> Result<Self, ConfigError> {
         let aws = config::aws()?;
         let config = Config::from_env()?;
-        let source = match uses {
-            KeyUse::Sign => Some(SecretSource::from_env()?),
-            KeyUse::Verify => None,
-        };
         let max_age = config::key_cache(&config::env_var)?;
-        let documents = config::key_documents(&aws, uses, max_age)?;
+        let (keys, remote) = K::token_keys(&aws, max_age)?;
         // As deployed (the refresh-token key in Secrets Manager; for a function that does not
         // sign, DynamoDB on AWS's own endpoint), where DynamoDB is a TLS handshake away. The
         // warm-up's CPU competes with init's last steps on a small share of a core, so local
         // runs, with nothing far away, skip it and start at the floor.
-        let deployed = match &source {
-            Some(source) => source.is_remote(),
-            None => config::endpoint_url(config::env_var, "DYNAMODB").is_none(),
-        };
-        let refresh = source
-            .map(|source| source.into_document(&aws, max_age))
-            .transpose()?;
-        let keys = config::token_keys(documents, refresh)?;
+        let deployed =
+            remote.unwrap_or_else(|| config::endpoint_url(config::env_var, "DYNAMODB").is_none());
         let warm = warmup == Warmup::Credentials && deployed && config::warmup_enabled()?;
         // Built now only to be warmed; otherwise by the first call that needs DynamoDB.
         let client = warm.then(|| config::dynamodb(&aws));

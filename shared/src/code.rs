@@ -21,6 +21,8 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    pub const ALL: [Purpose; 2] = [Purpose::VerifyEmail, Purpose::ResetPassword];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::VerifyEmail => "verify",

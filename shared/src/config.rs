@@ -70,14 +70,73 @@ pub struct TokenSettings {
     pub ttl_seconds: u64,
 }
 
-/// What a function does with tokens, and so which key material it is given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyUse {
-    /// Sign-up, sign-in, refresh: the private key set (`SIGNING_KEYS_ARN`, read at init) and
-    /// the refresh-token key (`REFRESH_SECRET` or `REFRESH_SECRET_ARN`).
-    Sign,
-    /// The others: the published keys only (`PUBLIC_KEYS_ARN`, read on the first token).
-    Verify,
+/// What a function does with tokens, and so which key material it is given. A type per use,
+/// picked by the function's main.rs, rather than a value: each function then links the key
+/// reads and parsers of its own use only. A function that handles no token links no Secrets
+/// Manager client and no key parsing at all (~350 KB of arm64 code, docs/performance.md).
+pub trait KeyUse {
+    /// The function's keys, and whether they say it runs as deployed (`None`: they cannot
+    /// tell; [`crate::App`] asks the DynamoDB endpoint). `max_age` is [`key_cache`]'s.
+    fn token_keys(
+        aws: &SdkConfig,
+        max_age: Duration,
+    ) -> Result<(TokenKeys, Option<bool>), ConfigError>;
+}
+
+/// Sign-up, sign-in, refresh: the private key set (`SIGNING_KEYS_ARN`) and the refresh-token
+/// key (`REFRESH_SECRET` or `REFRESH_SECRET_ARN`), whose reads start at init in the background
+/// (the first request's own work, argon2 above all, overlaps them; they are awaited before
+/// anything is written).
+#[derive(Debug, Clone, Copy)]
+pub struct SignTokens;
+
+/// The functions that verify an access token themselves: the published keys only
+/// (`PUBLIC_KEYS_ARN`, read when the first token arrives).
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyTokens;
+
+/// The functions that neither sign nor verify: the forgotten password's, and the account
+/// routes behind API Gateway's JWT authorizer, which checked the token before they run.
+#[derive(Debug, Clone, Copy)]
+pub struct NoTokens;
+
+impl KeyUse for SignTokens {
+    fn token_keys(
+        aws: &SdkConfig,
+        max_age: Duration,
+    ) -> Result<(TokenKeys, Option<bool>), ConfigError> {
+        let source = SecretSource::from_env()?;
+        let remote = source.is_remote();
+        let arn = env_var("SIGNING_KEYS_ARN").ok_or(ConfigError::Missing("SIGNING_KEYS_ARN"))?;
+        let keys = KeyDocument::secret_from(aws, arn, max_age, |text| {
+            KeySet::parse(text).map_err(|err| err.to_string())
+        });
+        let refresh = source.into_document(aws, max_age)?;
+        let (set, key) = (keys.clone(), refresh.clone());
+        tokio::spawn(async move {
+            let _ = tokio::join!(set.current(), key.current());
+        });
+        Ok((TokenKeys::Sign { keys, refresh }, Some(remote)))
+    }
+}
+
+impl KeyUse for VerifyTokens {
+    fn token_keys(
+        aws: &SdkConfig,
+        max_age: Duration,
+    ) -> Result<(TokenKeys, Option<bool>), ConfigError> {
+        let arn = env_var("PUBLIC_KEYS_ARN").ok_or(ConfigError::Missing("PUBLIC_KEYS_ARN"))?;
+        let keys = KeyDocument::secret_from(aws, arn, max_age, |text| {
+            PublishedKeys::parse(text).map_err(|err| err.to_string())
+        });
+        Ok((TokenKeys::Verify(keys), None))
+    }
+}
+
+impl KeyUse for NoTokens {
+    fn token_keys(_: &SdkConfig, _: Duration) -> Result<(TokenKeys, Option<bool>), ConfigError> {
+        Ok((TokenKeys::None, None))
+    }
 }
 
 pub struct Config {
@@ -146,7 +205,7 @@ impl SecretSource {
 
     /// The refresh-token key as a document: from the environment, checked now (a weak key
     /// stops the function) and fixed; from Secrets Manager, read in the background from init
-    /// on ([`token_keys`]) and checked when read, so init never waits for it.
+    /// on ([`SignTokens`]) and checked when read, so init never waits for it.
     pub fn into_document(
         self,
         aws: &SdkConfig,
@@ -343,72 +402,12 @@ where
         })
 }
 
-/// A function's key documents, as [`KeyUse`] says: for signing, the key set named by
-/// `SIGNING_KEYS_ARN`, whose read starts in the background with [`token_keys`] (the first request's own work,
-/// argon2 above all, overlaps it; it is awaited before anything is written); for verifying,
-/// the published keys named by `PUBLIC_KEYS_ARN`, read when the first token arrives. Init
-/// waits on neither.
-pub enum KeyDocuments {
-    Sign(KeyDocument<KeySet>),
-    Verify(KeyDocument<PublishedKeys>),
-}
-
-/// `max_age` is [`key_cache`]'s.
-pub fn key_documents(
-    aws: &SdkConfig,
-    uses: KeyUse,
-    max_age: Duration,
-) -> Result<KeyDocuments, ConfigError> {
-    match uses {
-        KeyUse::Sign => {
-            let arn =
-                env_var("SIGNING_KEYS_ARN").ok_or(ConfigError::Missing("SIGNING_KEYS_ARN"))?;
-            let keys = KeyDocument::secret_from(aws, arn, max_age, |text| {
-                KeySet::parse(text).map_err(|err| err.to_string())
-            });
-            Ok(KeyDocuments::Sign(keys))
-        }
-        KeyUse::Verify => {
-            let arn = env_var("PUBLIC_KEYS_ARN").ok_or(ConfigError::Missing("PUBLIC_KEYS_ARN"))?;
-            Ok(KeyDocuments::Verify(KeyDocument::secret_from(
-                aws,
-                arn,
-                max_age,
-                |text| PublishedKeys::parse(text).map_err(|err| err.to_string()),
-            )))
-        }
-    }
-}
-
 /// `KEY_CACHE_SECONDS`: how long a function uses its copy of a key document before reading
 /// it again, 1 to 3600 (the JWKS's own cache lifetime); ten minutes by default. Short only in
 /// tests of rotation, which would otherwise wait that long for a rotated set to arrive.
 pub fn key_cache(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
     let default = crate::token::document::MAX_AGE.as_secs();
     number(var, "KEY_CACHE_SECONDS", default, 1..=3600).map(Duration::from_secs)
-}
-
-/// The token keys from `documents` and, for signing, the refresh-token key `refresh`. A
-/// signer's first reads start now, in the background (on the current tokio runtime), in one
-/// task: one worker builds the Secrets Manager client and waits on the reads while the other
-/// serves init's last steps. A failure is logged, and the next use reads again.
-pub fn token_keys(
-    documents: KeyDocuments,
-    refresh: Option<KeyDocument<RefreshKeys>>,
-) -> Result<TokenKeys, ConfigError> {
-    match (documents, refresh) {
-        (KeyDocuments::Verify(keys), _) => Ok(TokenKeys::Verify(keys)),
-        (KeyDocuments::Sign(keys), Some(refresh)) => {
-            let (set, key) = (keys.clone(), refresh.clone());
-            tokio::spawn(async move {
-                let _ = tokio::join!(set.current(), key.current());
-            });
-            Ok(TokenKeys::Sign { keys, refresh })
-        }
-        (KeyDocuments::Sign(_), None) => {
-            Err(ConfigError::Missing("REFRESH_SECRET or REFRESH_SECRET_ARN"))
-        }
-    }
 }
 
 /// The AWS SDK configuration every client is built from: standard retries with back-off for

@@ -1,5 +1,7 @@
 //! JSON in, JSON out: the one body parser and the one response renderer of every function.
 
+use std::collections::HashMap;
+
 use lambda_http::http::header::{
     HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER,
 };
@@ -71,6 +73,22 @@ pub fn bearer_token(req: &Request) -> Result<&str, ApiError> {
     }
 }
 
+/// The claims of the token API Gateway's JWT authorizer checked (signature, `iss`, `aud`,
+/// `exp`) before invoking a route declared behind it, each as a string. `None` when the
+/// request did not come through the authorizer (a wiring mistake), which must never pass for
+/// a signed-in call.
+pub fn authorizer_claims(req: &Request) -> Option<&HashMap<String, String>> {
+    let Some(RequestContext::ApiGatewayV2(context)) = req.request_context_ref() else {
+        return None;
+    };
+    context
+        .authorizer
+        .as_ref()
+        .and_then(|authorizer| authorizer.jwt.as_ref())
+        .map(|jwt| &jwt.claims)
+        .filter(|claims| claims.contains_key("sub"))
+}
+
 /// A JSON response with the given status.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
     match serde_json::to_string(body) {
@@ -118,8 +136,6 @@ fn build(status: u16, body: Body) -> Response<Body> {
     response
 }
 
-/// The caller's address as API Gateway saw the connection: never a header the client can
-/// set, so it cannot dodge its rate limit by claiming another address.
 /// Where a session is opened from, for the user's device list.
 pub fn client_info(req: &Request) -> crate::session::ClientInfo {
     let ip = Some(client_ip(req)).filter(|ip| *ip != "unknown");
@@ -143,6 +159,8 @@ pub fn api_url(req: &Request) -> Option<String> {
     }
 }
 
+/// The caller's address as API Gateway saw the connection: never a header the client can
+/// set, so it cannot dodge its rate limit by claiming another address.
 pub fn client_ip(req: &Request) -> &str {
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {

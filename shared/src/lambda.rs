@@ -7,14 +7,14 @@ use crate::error::ErrorChain;
 use crate::{App, Warmup};
 
 /// Logging first, so a refused configuration is reported as one clear log line.
-pub async fn init(warmup: Warmup, uses: KeyUse) -> Result<App, lambda_http::Error> {
+pub async fn init<K: KeyUse>(warmup: Warmup, uses: K) -> Result<App, lambda_http::Error> {
     init_with(warmup, uses, std::future::ready(())).await
 }
 
 /// [`init`], with `also` run during the init warm-up ([`App::from_env_with`]).
-pub async fn init_with(
+pub async fn init_with<K: KeyUse>(
     warmup: Warmup,
-    uses: KeyUse,
+    uses: K,
     also: impl Future<Output = ()> + Send + 'static,
 ) -> Result<App, lambda_http::Error> {
     init_logging();
@@ -26,14 +26,13 @@ pub async fn init_with(
 /// What the discovery function holds: the published keys (read with the first request) and the
 /// token settings; no store, no cache, no private key.
 pub async fn init_verifier() -> Result<crate::token::TokenService, lambda_http::Error> {
-    use crate::config::{self, KeyUse};
+    use crate::config::{self, VerifyTokens};
     init_logging();
     let load = async {
         let aws = config::aws()?;
         let settings = config::token_settings(&config::env_var)?;
         let max_age = config::key_cache(&config::env_var)?;
-        let documents = config::key_documents(&aws, KeyUse::Verify, max_age)?;
-        let keys = config::token_keys(documents, None)?;
+        let (keys, _) = VerifyTokens::token_keys(&aws, max_age)?;
         Ok::<_, ConfigError>(crate::token::TokenService::new(&settings, keys))
     };
     Ok(load.await.inspect_err(refused)?)

@@ -8,7 +8,11 @@
 //! in Redis: a cache flush or outage must not lift the lock. Unknown e-mails lock the same way,
 //! so a lock reveals nothing about whether an account exists.
 
+mod attempts;
+
 use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use attempts::Attempts;
 
 use crate::domain::Email;
 

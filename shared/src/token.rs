@@ -119,9 +119,12 @@ pub enum TokenKeys {
         keys: KeyDocument<KeySet>,
         refresh: KeyDocument<RefreshKeys>,
     },
-    /// Everything else: the published public keys only, so nothing in its memory or its
-    /// configuration can mint a token.
+    /// The functions that verify tokens: the published public keys only, so nothing in its
+    /// memory or its configuration can mint a token.
     Verify(KeyDocument<PublishedKeys>),
+    /// The functions that handle no token (the forgotten password, the routes behind API
+    /// Gateway's JWT authorizer): no key at all.
+    None,
 }
 
 /// Whose tokens these are (`iss`, and where verifiers look for our keys).
@@ -195,7 +198,7 @@ impl TokenService {
     pub async fn signing_ready(&self) -> Result<(), ApiError> {
         match &self.keys {
             TokenKeys::Sign { keys, .. } => keys.current().await.map(|_| ()).map_err(Into::into),
-            TokenKeys::Verify(_) => Err(ApiError::internal(NoSigningKeys)),
+            TokenKeys::Verify(_) | TokenKeys::None => Err(ApiError::internal(NoSigningKeys)),
         }
     }
 
@@ -204,6 +207,7 @@ impl TokenService {
         Ok(match &self.keys {
             TokenKeys::Sign { keys, .. } => keys.current().await?.published().clone(),
             TokenKeys::Verify(keys) => PublishedKeys::clone(&*keys.current().await?),
+            TokenKeys::None => return Err(ApiError::internal(NoVerifyingKeys)),
         })
     }
 
@@ -212,7 +216,7 @@ impl TokenService {
     pub async fn refresh_keys(&self) -> Result<Arc<RefreshKeys>, ApiError> {
         match &self.keys {
             TokenKeys::Sign { refresh, .. } => Ok(refresh.current().await?),
-            TokenKeys::Verify(_) => Err(ApiError::internal(NoSigningKeys)),
+            TokenKeys::Verify(_) | TokenKeys::None => Err(ApiError::internal(NoSigningKeys)),
         }
     }
 
@@ -302,10 +306,11 @@ impl TokenService {
 
     /// The published key named `kid`; an unknown kid prompts one (rate-limited) re-read, for a
     /// key published since the copy was read.
-    async fn public_key(&self, kid: &str) -> Result<Option<rs256::PublicKey>, DocumentError> {
+    async fn public_key(&self, kid: &str) -> Result<Option<rs256::PublicKey>, ApiError> {
         match &self.keys {
-            TokenKeys::Sign { keys, .. } => lookup(keys, kid, KeySet::published).await,
-            TokenKeys::Verify(keys) => lookup(keys, kid, itself).await,
+            TokenKeys::Sign { keys, .. } => Ok(lookup(keys, kid, KeySet::published).await?),
+            TokenKeys::Verify(keys) => Ok(lookup(keys, kid, itself).await?),
+            TokenKeys::None => Err(ApiError::internal(NoVerifyingKeys)),
         }
     }
 }
@@ -338,6 +343,11 @@ struct UnknownIssuer;
 #[derive(Debug, thiserror::Error)]
 #[error("this function holds no signing key")]
 struct NoSigningKeys;
+
+/// A function that handles no token was asked to verify one: a wiring bug.
+#[derive(Debug, thiserror::Error)]
+#[error("this function holds no key to verify tokens with")]
+struct NoVerifyingKeys;
 
 /// Our tokens' header is exactly `{"alg": "RS256", "typ": "at+jwt", "kid": …}`; returns the
 /// kid. One that embeds or points at a key (jku, jwk, x5u, x5c, x5t), makes demands (crit) or

@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use shared::code::Purpose;
 use shared::domain::{
-    Credentials, EmailCode, EmailOnly, NewUser, PasswordReset, RefreshRequest, TokenToValidate,
+    Credentials, EmailCode, EmailOnly, NewPassword, NewUser, PasswordConfirmation, PasswordReset,
+    RefreshRequest, TokenToValidate,
 };
 use shared::session::{RefreshKeys, RefreshToken};
 use shared::{http, ApiError};
@@ -332,6 +333,41 @@ proptest! {
                     let chars = password.as_str().map_or(0, |p| p.chars().count());
                     prop_assert!((8..=256).contains(&chars));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn any_password_change_or_confirmation_maps_to_a_documented_error_or_parses_exactly(
+        current in any_json(),
+        new in any_json(),
+        strong in "[a-z]{4} [a-z]{5} [a-z]{6} [a-z]{7}",
+    ) {
+        for sent in [new.clone(), Value::String(strong.clone()), current.clone()] {
+            let body: Map<String, Value> = [
+                ("current_password".to_owned(), current.clone()),
+                ("new_password".to_owned(), sent.clone()),
+            ]
+            .into_iter()
+            .collect();
+            match NewPassword::parse(&body) {
+                Err(err) => prop_assert!(documented(&err), "{err:?}"),
+                // Accepted: both strings as sent, different, the new one within sign-up's
+                // bounds.
+                Ok(parsed) => {
+                    let (current, sent) = (current.as_str().unwrap(), sent.as_str().unwrap());
+                    prop_assert_eq!(parsed.current.expose(), current.as_bytes());
+                    prop_assert_eq!(parsed.new.expose(), sent.as_bytes());
+                    prop_assert_ne!(current, sent);
+                    prop_assert!((8..=256).contains(&sent.chars().count()));
+                }
+            }
+        }
+        let body: Map<String, Value> = [("password".to_owned(), current.clone())].into_iter().collect();
+        match PasswordConfirmation::parse(&body) {
+            Err(err) => prop_assert!(documented(&err), "{err:?}"),
+            Ok(PasswordConfirmation(password)) => {
+                prop_assert_eq!(password.expose(), current.as_str().unwrap().as_bytes());
             }
         }
     }

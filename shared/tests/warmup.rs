@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use shared::config::{self, ConfigError, KeyUse};
+use shared::config::{self, ConfigError, NoTokens, SignTokens, VerifyTokens};
 use shared::domain::{Password, UserId};
 use shared::password::PasswordHasher;
 use shared::store::UserStore;
@@ -81,10 +81,8 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
     );
     set("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:1");
     let started = Instant::now();
-    App::from_env(Warmup::Nothing, KeyUse::Verify)
-        .await
-        .unwrap();
-    let signer = App::from_env(Warmup::Nothing, KeyUse::Sign).await.unwrap();
+    App::from_env(Warmup::Nothing, VerifyTokens).await.unwrap();
+    let signer = App::from_env(Warmup::Nothing, SignTokens).await.unwrap();
     assert!(
         started.elapsed() < Duration::from_millis(500),
         "init waited {:?}",
@@ -92,14 +90,31 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
     );
     let refused = signer.tokens.refresh_keys().await.unwrap_err();
     assert_eq!(refused.status(), 503, "{refused:?}");
+    // A function that handles no token needs no key named at all, and holds none: asked to
+    // verify or sign anyway (a wiring bug), it answers 500, never a pass.
+    let public_keys = std::env::var("PUBLIC_KEYS_ARN").unwrap();
+    std::env::remove_var("PUBLIC_KEYS_ARN");
+    let keyless = App::from_env(Warmup::Nothing, NoTokens).await.unwrap();
+    let token = testkit::forge_token(&serde_json::json!({"sub": "x", "sid": "y", "iat": 1,
+        "exp": testkit::now_unix() + 60}));
+    assert_eq!(
+        keyless.tokens.verify(&token).await.unwrap_err().status(),
+        500
+    );
+    assert_eq!(
+        keyless.tokens.signing_ready().await.unwrap_err().status(),
+        500
+    );
+    assert_eq!(keyless.tokens.published().await.unwrap_err().status(), 500);
+    set("PUBLIC_KEYS_ARN", &public_keys);
     set("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.as_str());
     // Read, and fit: the refresh-token key works once Secrets Manager answers.
-    let signer = App::from_env(Warmup::Nothing, KeyUse::Sign).await.unwrap();
+    let signer = App::from_env(Warmup::Nothing, SignTokens).await.unwrap();
     assert!(signer.tokens.refresh_keys().await.is_ok());
     // A weak key in the secret is refused when read, as a 503, never used.
     let weak = std::env::var("REFRESH_SECRET_ARN").unwrap();
     set("REFRESH_SECRET_ARN", &store_secret("short").await);
-    let signer = App::from_env(Warmup::Nothing, KeyUse::Sign).await.unwrap();
+    let signer = App::from_env(Warmup::Nothing, SignTokens).await.unwrap();
     assert_eq!(
         signer.tokens.refresh_keys().await.unwrap_err().status(),
         503
@@ -108,7 +123,7 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
     // A weak key in the environment stops the function at init.
     set("REFRESH_SECRET", "short");
     assert!(matches!(
-        App::from_env(Warmup::Nothing, KeyUse::Sign).await.err(),
+        App::from_env(Warmup::Nothing, SignTokens).await.err(),
         Some(ConfigError::Invalid {
             name: "REFRESH_SECRET",
             ..
@@ -120,14 +135,14 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
     // request that would sign answers 503 before writing anything.
     let keys_arn = std::env::var("SIGNING_KEYS_ARN").unwrap();
     set("SIGNING_KEYS_ARN", &format!("{keys_arn}-missing"));
-    let keyless = App::from_env(Warmup::Nothing, KeyUse::Sign).await.unwrap();
+    let keyless = App::from_env(Warmup::Nothing, SignTokens).await.unwrap();
     let refused = keyless.tokens.signing_ready().await.unwrap_err();
     assert_eq!(refused.status(), 503, "{refused:?}");
     set("SIGNING_KEYS_ARN", &keys_arn);
 
     // Sign-in: the DynamoDB connection and argon2's memory, in the background.
     let hasher = PasswordHasher::new();
-    let app = App::from_env_with(Warmup::Credentials, KeyUse::Sign, hasher.prepare())
+    let app = App::from_env_with(Warmup::Credentials, SignTokens, hasher.prepare())
         .await
         .unwrap();
     eventually("the connection opened", || proxy.connections() == 1).await;
@@ -142,7 +157,7 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
     assert_eq!(proxy.connections(), 1, "the first request reused it");
 
     let hasher = PasswordHasher::new();
-    App::from_env_with(Warmup::Nothing, KeyUse::Sign, hasher.prepare())
+    App::from_env_with(Warmup::Nothing, SignTokens, hasher.prepare())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -150,7 +165,7 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
     assert!(!hasher.is_prepared());
 
     set("INIT_WARMUP", "off");
-    App::from_env_with(Warmup::Credentials, KeyUse::Sign, sign_up(&hasher))
+    App::from_env_with(Warmup::Credentials, SignTokens, sign_up(&hasher))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -158,14 +173,14 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
     assert!(!hasher.is_prepared());
     assert!(!Password::is_strength_check_prepared(), "switched off");
     set("INIT_WARMUP", "sometimes");
-    assert!(App::from_env(Warmup::Credentials, KeyUse::Sign)
+    assert!(App::from_env(Warmup::Credentials, SignTokens)
         .await
         .is_err());
     set("INIT_WARMUP", "on");
 
     // A local refresh-token key: not as deployed, no warm-up.
     set("REFRESH_SECRET", &"l".repeat(48));
-    App::from_env_with(Warmup::Credentials, KeyUse::Sign, sign_up(&hasher))
+    App::from_env_with(Warmup::Credentials, SignTokens, sign_up(&hasher))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -174,7 +189,7 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
     assert!(!Password::is_strength_check_prepared());
     std::env::remove_var("REFRESH_SECRET");
 
-    App::from_env_with(Warmup::Credentials, KeyUse::Sign, sign_up(&hasher))
+    App::from_env_with(Warmup::Credentials, SignTokens, sign_up(&hasher))
         .await
         .unwrap();
     eventually("sign-up warms DynamoDB up too", || proxy.connections() == 2).await;
@@ -187,9 +202,7 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
 
     // Not warmed (a verifier): the store's client is built by the first call, which reaches
     // DynamoDB as a warmed one does.
-    let verifier = App::from_env(Warmup::Nothing, KeyUse::Verify)
-        .await
-        .unwrap();
+    let verifier = App::from_env(Warmup::Nothing, VerifyTokens).await.unwrap();
     assert_eq!(proxy.connections(), 2, "nothing opened at init");
     assert!(verifier
         .store
@@ -202,7 +215,7 @@ async fn init_waits_on_nothing_and_the_warm_up_is_reused() {
     // DynamoDB swallowing everything: init does not wait for the warm-up at all.
     proxy.set(Fault::Blackhole);
     let started = Instant::now();
-    App::from_env(Warmup::Credentials, KeyUse::Sign)
+    App::from_env(Warmup::Credentials, SignTokens)
         .await
         .unwrap();
     let took = started.elapsed();

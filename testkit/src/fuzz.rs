@@ -8,7 +8,8 @@ use lambda_http::http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::{Body, Request};
 use shared::code::Purpose;
 use shared::domain::{
-    Credentials, EmailCode, EmailOnly, NewUser, PasswordReset, RefreshRequest, TokenToValidate,
+    Credentials, EmailCode, EmailOnly, NewPassword, NewUser, PasswordConfirmation, PasswordReset,
+    RefreshRequest, TokenToValidate,
 };
 use shared::session::RefreshToken;
 use shared::token::TokenService;
@@ -24,7 +25,8 @@ const CONTENT_TYPES: [Option<&str>; 5] = [
 ];
 
 /// Any bytes as the body of a sign-up, a sign-in, a token validation, a refresh, an e-mail
-/// verification or its resend, a forgotten password or its reset: parsing
+/// verification or its resend, a forgotten password or its reset, a password change or an
+/// account's deletion: parsing
 /// never panics, a refresh token that parses writes back to what was sent, and whatever is
 /// refused is a documented client error (400 4000/4001/4002, 413 4130, 415 4150) whose
 /// rendered response is the `{"message", "errorCode"}` JSON.
@@ -78,6 +80,25 @@ pub fn parse_request(data: &[u8]) {
             let sent = object["code"].as_str().unwrap_or_default().trim();
             assert_eq!(code.expose(), sent);
             assert!(sent.len() == 8 && sent.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+    match NewPassword::parse(&object) {
+        Err(err) => assert_client_error(&err, &[4000, 4001]),
+        Ok(NewPassword { current, new }) => {
+            assert_eq!(
+                current.expose(),
+                object["current_password"].as_str().unwrap().as_bytes()
+            );
+            assert_ne!(current.expose(), new.expose(), "the same password twice");
+        }
+    }
+    match PasswordConfirmation::parse(&object) {
+        Err(err) => assert_client_error(&err, &[4000, 4001]),
+        Ok(PasswordConfirmation(password)) => {
+            assert_eq!(
+                password.expose(),
+                object["password"].as_str().unwrap().as_bytes()
+            );
         }
     }
 }

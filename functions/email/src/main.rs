@@ -5,7 +5,7 @@ use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::lambda::init(shared::Warmup::Nothing, shared::config::KeyUse::Verify).await?;
+    let app = shared::lambda::init(shared::Warmup::Nothing, shared::config::NoTokens).await?;
     run(service_fn(|request| async {
         Ok::<_, std::convert::Infallible>(email::handle(&app, request).await)
     }))

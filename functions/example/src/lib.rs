@@ -6,8 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::{http, ApiError};
 
@@ -23,18 +22,7 @@ pub fn handle(request: &Request) -> Response<Body> {
 }
 
 fn hello(request: &Request) -> Result<Hello<'_>, ApiError> {
-    let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
-        return Err(ApiError::MissingToken);
-    };
-    // No claims: the route was reached without the authorizer (a wiring mistake), which
-    // must not look like an authenticated call.
-    let claims = context
-        .authorizer
-        .as_ref()
-        .and_then(|authorizer| authorizer.jwt.as_ref())
-        .map(|jwt| &jwt.claims)
-        .filter(|claims| claims.contains_key("sub"))
-        .ok_or(ApiError::MissingToken)?;
+    let claims = http::authorizer_claims(request).ok_or(ApiError::MissingToken)?;
     let name = claims.get("firstName").map_or("there", String::as_str);
     Ok(Hello {
         message: format!("Hello, {name}!"),

@@ -3,7 +3,7 @@
 
 use lambda_http::{run, service_fn, Error};
 use password::Passwords;
-use shared::config::KeyUse;
+use shared::config::NoTokens;
 use shared::password::PasswordHasher;
 use shared::Warmup;
 
@@ -11,7 +11,7 @@ use shared::Warmup;
 async fn main() -> Result<(), Error> {
     let hasher = PasswordHasher::new();
     let warmup = hasher.prepare_for_new_passwords();
-    let app = shared::lambda::init_with(Warmup::Credentials, KeyUse::Verify, warmup).await?;
+    let app = shared::lambda::init_with(Warmup::Credentials, NoTokens, warmup).await?;
     let passwords = Passwords { app: &app, hasher };
     run(service_fn(|request| async {
         Ok::<_, std::convert::Infallible>(password::handle(&passwords, request).await)

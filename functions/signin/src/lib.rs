@@ -4,13 +4,10 @@
 //! by locks kept in DynamoDB that no concurrency, cache flush or cache outage gets around
 //! (`shared::lockout`).
 
-mod attempts;
-
-use attempts::Attempts;
 use lambda_http::{Body, Request, Response};
 use shared::cache::Route;
 use shared::domain::{Credentials, Timestamp};
-use shared::lockout::{Lockout, Outcome};
+use shared::lockout::{Attempts, Lockout, Outcome};
 use shared::password::PasswordHasher;
 use shared::store::{SessionStore, UserStore};
 use shared::token::IssuedToken;
@@ -34,11 +31,11 @@ pub async fn handle<S: UserStore + SessionStore>(
 }
 
 async fn sign_in<S: UserStore + SessionStore>(
-    signin @ SignIn {
+    SignIn {
         app,
         hasher,
+        lockout,
         require_verified,
-        ..
     }: &SignIn<'_, S>,
     request: &Request,
 ) -> Result<IssuedToken, ApiError> {
@@ -48,14 +45,14 @@ async fn sign_in<S: UserStore + SessionStore>(
     // lock; the credential read runs alongside. A lock that cannot be reserved (DynamoDB
     // down) refuses the sign-in: the lock fails closed.
     let (attempt, stored) = tokio::join!(
-        Attempts::reserve(signin, &email, http::client_ip(request)),
+        Attempts::reserve(app, lockout, &email, http::client_ip(request)),
         app.store.credentials(&email)
     );
     let attempt = attempt?;
     let stored = match stored {
         Ok(stored) => stored,
         Err(err) => {
-            attempt.finish(signin, Outcome::Abandoned).await;
+            attempt.finish(app, Outcome::Abandoned).await;
             return Err(err.into());
         }
     };
@@ -64,16 +61,16 @@ async fn sign_in<S: UserStore + SessionStore>(
     let verified = match hasher.verify(password, digest).await {
         Ok(verified) => verified,
         Err(err) => {
-            attempt.finish(signin, Outcome::Abandoned).await;
+            attempt.finish(app, Outcome::Abandoned).await;
             return Err(err);
         }
     };
     let Some(user_id) = user_id.filter(|_| verified) else {
-        attempt.finish(signin, Outcome::Failed).await;
+        attempt.finish(app, Outcome::Failed).await;
         return Err(ApiError::InvalidCredentials);
     };
     let (_, user) = tokio::join!(
-        attempt.finish(signin, Outcome::Succeeded),
+        attempt.finish(app, Outcome::Succeeded),
         app.store.record_login(user_id, Timestamp::now())
     );
     let Some(user) = user? else {

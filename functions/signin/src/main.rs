@@ -1,7 +1,7 @@
 //! Lambda entry point: what sign-in needs is built once, the handler lives in lib.rs.
 
 use lambda_http::{run, service_fn, Error};
-use shared::config::KeyUse;
+use shared::config::SignTokens;
 use shared::lockout::Lockout;
 use shared::password::PasswordHasher;
 use shared::Warmup;
@@ -10,8 +10,7 @@ use signin::SignIn;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let hasher = PasswordHasher::new();
-    let app =
-        shared::lambda::init_with(Warmup::Credentials, KeyUse::Sign, hasher.prepare()).await?;
+    let app = shared::lambda::init_with(Warmup::Credentials, SignTokens, hasher.prepare()).await?;
     let signin = SignIn {
         app: &app,
         hasher,

@@ -47,7 +47,8 @@ pub(super) fn profile_key(user: UserId) -> String {
 
 /// Records a live session unless it was ended here meanwhile; drops expired entries and old
 /// tombstones once the hash grows, so a user who signs in all day does not grow it unbounded.
-/// ARGV: session, deadline, now, created (unix ms).
+/// ARGV: session, deadline, now, standing since (unix ms: opened, or renewed by a password
+/// change).
 const REMEMBER: &str = r"
 local seen = redis.call('HGET', KEYS[1], ARGV[1])
 if seen and tonumber(seen) <= 0 then return 0 end
@@ -69,14 +70,15 @@ if ttl > 0 and redis.call('TTL', KEYS[1]) < ttl then redis.call('EXPIRE', KEYS[1
 return 1
 ";
 
-/// Tombstones one session (ARGV: session, now), or every session and marks the instant
-/// (ARGV: '~ended', now, now in ms). Ten minutes outlive by far any race they guard against.
+/// Tombstones one session (ARGV: session, now), or every session but one (none when empty)
+/// and marks the instant (ARGV: '~ended', now, now in ms, the session kept). Ten minutes
+/// outlive by far any race they guard against.
 const FORGET: &str = r"
 local now = tonumber(ARGV[2])
 if ARGV[1] == '~ended' then
   local all = redis.call('HGETALL', KEYS[1])
   for i = 1, #all, 2 do
-    if all[i] ~= '~ended' then redis.call('HSET', KEYS[1], all[i], -now) end
+    if all[i] ~= '~ended' and all[i] ~= ARGV[4] then redis.call('HSET', KEYS[1], all[i], -now) end
   end
   redis.call('HSET', KEYS[1], '~ended', ARGV[3])
 else
@@ -119,12 +121,13 @@ pub struct SessionLookup {
 
 impl Cache {
     /// Records a live session (until `deadline`, unix seconds) and refreshes the cached
-    /// profile. Returns false, and records nothing, when the session was ended here meanwhile.
+    /// profile. Returns false, and records nothing, when the session was ended here meanwhile
+    /// (after `standing_since`: [`crate::session::SessionRecord::standing_since`]).
     pub async fn remember_session(
         &self,
         user: &User,
         session: &SessionId,
-        created_at: Timestamp,
+        standing_since: Timestamp,
         deadline: i64,
     ) -> Result<bool, CacheError> {
         let now = Timestamp::now().unix();
@@ -135,7 +138,7 @@ impl Cache {
             .arg(session.as_str())
             .arg(deadline)
             .arg(now)
-            .arg(created_at.unix_millis())
+            .arg(standing_since.unix_millis())
             .invoke_async(&mut self.connection())
             .await?;
         self.put_profile(user).await?;
@@ -164,22 +167,39 @@ impl Cache {
 
     /// Ends one session here (a tombstone, so a racing re-warm cannot revive it).
     pub async fn forget(&self, user: UserId, session: &SessionId) -> Result<(), CacheError> {
-        self.run_forget(user, session.as_str(), Timestamp::now())
+        self.run_forget(user, session.as_str(), Timestamp::now(), "")
             .await
     }
 
     /// Ends every session of a user opened up to `at`.
     pub async fn forget_all(&self, user: UserId, at: Timestamp) -> Result<(), CacheError> {
-        self.run_forget(user, "~ended", at).await
+        self.run_forget(user, "~ended", at, "").await
     }
 
-    async fn run_forget(&self, user: UserId, field: &str, at: Timestamp) -> Result<(), CacheError> {
+    /// Ends every session of a user opened up to `at` but `kept` (a password change's own).
+    pub async fn forget_all_but(
+        &self,
+        user: UserId,
+        at: Timestamp,
+        kept: &SessionId,
+    ) -> Result<(), CacheError> {
+        self.run_forget(user, "~ended", at, kept.as_str()).await
+    }
+
+    async fn run_forget(
+        &self,
+        user: UserId,
+        field: &str,
+        at: Timestamp,
+        kept: &str,
+    ) -> Result<(), CacheError> {
         self.scripts
             .forget
             .key(sessions_key(user))
             .arg(field)
             .arg(at.unix().max(1))
             .arg(at.unix_millis())
+            .arg(kept)
             .invoke_async::<i64>(&mut self.connection())
             .await?;
         Ok(())

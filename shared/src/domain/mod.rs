@@ -14,6 +14,7 @@ pub use name::PersonName;
 pub use password::Password;
 pub use phone::{CountryCode, Phone};
 pub use requests::{
-    Credentials, EmailCode, EmailOnly, NewUser, PasswordReset, RefreshRequest, TokenToValidate,
+    Credentials, EmailCode, EmailOnly, NewPassword, NewUser, PasswordConfirmation, PasswordReset,
+    RefreshRequest, TokenToValidate,
 };
 pub use user::{EmailVerified, Timestamp, User, UserId};

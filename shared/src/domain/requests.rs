@@ -173,6 +173,46 @@ impl EmailOnly {
     }
 }
 
+/// What `POST /password/change` carries: the password in force and its replacement, held
+/// to sign-up's rules (the user's address and names are checked once they are known).
+#[derive(Debug)]
+pub struct NewPassword {
+    pub current: Password,
+    pub new: Password,
+}
+
+impl NewPassword {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let current = reader.required(body, "", "current_password", |_, _, v| {
+            Password::for_signin(string(v)?)
+        });
+        let sent = body.get("current_password").and_then(Value::as_str);
+        let new = reader.required(body, "", "new_password", |_, _, v| {
+            let new = string(v)?;
+            if sent == Some(new) {
+                return Err("must differ from the current password");
+            }
+            Password::new_for_signup(new, &[])
+        });
+        reader.finish(current.zip(new).map(|(current, new)| Self { current, new }))
+    }
+}
+
+/// What `DELETE /me` carries: the account's password, asked again before it is gone.
+#[derive(Debug)]
+pub struct PasswordConfirmation(pub Password);
+
+impl PasswordConfirmation {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut reader = FieldReader::default();
+        let password = reader.required(body, "", "password", |_, _, v| {
+            Password::for_signin(string(v)?)
+        });
+        reader.finish(password.map(Self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +401,44 @@ mod tests {
         assert_eq!(fields(&err), ["email", "code"]);
         let err = EmailOnly::parse(&object(json!({"email": "nope"}))).unwrap_err();
         assert_eq!(fields(&err), ["email"]);
+    }
+
+    #[test]
+    fn a_change_needs_both_passwords_and_a_new_one_sign_up_would_take() {
+        let body =
+            json!({"current_password": "old one", "new_password": "correct horse battery staple"});
+        assert!(NewPassword::parse(&object(body.clone())).is_ok());
+        for (pointer, value, field) in [
+            ("/new_password", json!("qwerty123"), "new_password"),
+            ("/new_password", json!("old one"), "new_password"),
+            ("/new_password", json!(12), "new_password"),
+            ("/current_password", json!(["x"]), "current_password"),
+        ] {
+            let mut bad = body.clone();
+            *bad.pointer_mut(pointer).unwrap() = value;
+            let err = NewPassword::parse(&object(bad)).unwrap_err();
+            assert_eq!(err.code(), 4001, "{pointer}");
+            assert_eq!(fields(&err), [field], "{pointer}");
+        }
+        let same = json!({"current_password": "correct horse battery staple",
+                          "new_password": "correct horse battery staple"});
+        let err = NewPassword::parse(&object(same)).unwrap_err();
+        assert_eq!(
+            err.details()[0].reason,
+            "must differ from the current password"
+        );
+        let err = NewPassword::parse(&object(json!({}))).unwrap_err();
+        assert_eq!(fields(&err), ["current_password", "new_password"]);
+    }
+
+    #[test]
+    fn a_deletion_needs_the_password_as_a_string() {
+        let ok = PasswordConfirmation::parse(&object(json!({"password": "anything at all"})));
+        assert_eq!(ok.unwrap().0.expose(), b"anything at all");
+        for body in [json!({}), json!({"password": ""}), json!({"password": 12})] {
+            let err = PasswordConfirmation::parse(&object(body.clone())).unwrap_err();
+            assert_eq!(fields(&err), ["password"], "{body}");
+        }
     }
 
     #[test]

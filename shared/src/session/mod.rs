@@ -74,6 +74,9 @@ pub struct SessionRecord {
     pub rotated_at: Timestamp,
     pub revoked: bool,
     pub client: ClientInfo,
+    /// Set by a password change made on this session: the "sign out everywhere" that change
+    /// made ends every session but this one, which counts as opened just after it.
+    pub renewed_at: Option<Timestamp>,
 }
 
 impl SessionRecord {
@@ -90,7 +93,15 @@ impl SessionRecord {
             rotated_at: now,
             revoked: false,
             client,
+            renewed_at: None,
         }
+    }
+
+    /// When the session counts as opened for a "sign out everywhere": its sign-in, or the
+    /// password change made on it since.
+    pub fn standing_since(&self) -> Timestamp {
+        self.renewed_at
+            .map_or(self.created_at, |renewed| renewed.max(self.created_at))
     }
 
     /// Unix seconds at which the current refresh token dies unless rotated first.
@@ -116,7 +127,7 @@ impl SessionRecord {
     ) -> bool {
         !self.revoked
             && self.deadline(lifetimes) > now.unix()
-            && ended_before.is_none_or(|at| self.created_at > at)
+            && ended_before.is_none_or(|at| self.standing_since() > at)
     }
 
     /// The record after rotating to `next` at `now`.
@@ -314,6 +325,19 @@ mod tests {
             judge(&signed_out_everywhere, &first, &keys, at(1), &life),
             Verdict::Refuse
         );
+        // The session a password change was made on outlives the end it made of the others.
+        let mut kept = found(SessionRecord {
+            renewed_at: Some(at(1)),
+            ..record.clone()
+        });
+        kept.ended_before = Some(at(0));
+        assert!(kept.is_live(at(2), &life));
+        assert!(matches!(
+            judge(&kept, &first, &keys, at(2), &life),
+            Verdict::Rotate(_)
+        ));
+        kept.ended_before = Some(at(1));
+        assert!(!kept.is_live(at(2), &life), "a later end ends it too");
         let other = keys.first(first.user, &SessionId::random());
         assert_eq!(
             judge(&found(record), &other, &keys, at(1), &life),

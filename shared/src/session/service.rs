@@ -82,7 +82,7 @@ impl<S> App<S> {
     async fn warm(&self, user: &User, record: &SessionRecord, deadline: i64) -> bool {
         match self
             .cache
-            .remember_session(user, &record.id, record.created_at, deadline)
+            .remember_session(user, &record.id, record.standing_since(), deadline)
             .await
         {
             Ok(recorded) => recorded,

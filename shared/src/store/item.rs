@@ -12,7 +12,8 @@
 //!   (`expiresAt`) once its refresh token is dead. While not revoked it also carries
 //!   `sessionUser` (the user id), the key of the sparse index `sessionsByUser` that lists a
 //!   user's sessions (`GET /sessions`). The profile's `sessionsEndedAt` (unix ms) is the
-//!   user's last "sign out everywhere": sessions opened before it are over. Its
+//!   user's last "sign out everywhere": sessions opened before it are over, bar the one a
+//!   password change was made on, whose `renewedAt` (unix ms) is just after it. Its
 //!   `emailVerifiedAt` (unix ms) is when the user proved they read their mailbox.
 //! - `MAIL#<id>`, `MAILQUOTA#<purpose>#<email>`, `CODE#<purpose>#<user id>`: the e-mail
 //!   outbox, its per-address send quota and the live one-time codes ([`crate::code`]).
@@ -55,6 +56,8 @@ pub const SESSIONS_BY_USER: &str = "sessionsByUser";
 pub const SESSION_USER: &str = "sessionUser";
 /// On the profile: the user's last "sign out everywhere", unix ms.
 pub const SESSIONS_ENDED_AT: &str = "sessionsEndedAt";
+/// On a session: the password change made on it (unix ms, [`SessionRecord::renewed_at`]).
+pub const SESSION_RENEWED_AT: &str = "renewedAt";
 /// On the profile: when the user proved they read their mailbox, unix ms.
 pub const EMAIL_VERIFIED_AT: &str = "emailVerifiedAt";
 
@@ -165,6 +168,9 @@ pub fn session_item(record: &SessionRecord, deadline: i64) -> Item {
             item.insert(name.to_owned(), AttributeValue::S(value));
         }
     }
+    if let Some(renewed) = record.renewed_at {
+        item.insert(SESSION_RENEWED_AT.to_owned(), millis(renewed));
+    }
     item
 }
 
@@ -195,6 +201,7 @@ pub fn parse_session(item: &Item) -> Result<SessionRecord, BadItem> {
             ip: text("ip"),
             user_agent: text("userAgent"),
         },
+        renewed_at: optional_millis(item, SESSION_RENEWED_AT)?,
     })
 }
 

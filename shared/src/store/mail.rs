@@ -295,7 +295,7 @@ impl DynamoUserStore {
 
 /// A code-consuming transaction's result. Cancelled: another request used the code first,
 /// or the user (or their address) is gone.
-fn committed(
+pub(super) fn committed(
     result: Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>>,
 ) -> Result<bool, StoreError> {
     match result {

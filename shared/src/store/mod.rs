@@ -4,6 +4,7 @@
 mod dynamo;
 mod item;
 mod mail;
+mod password;
 
 use std::future::Future;
 
@@ -223,4 +224,39 @@ pub struct PasswordReset<'a> {
     pub at: Timestamp,
     /// The sign-in lock records the old password's failures are counted in.
     pub locks: &'a [LockKey],
+}
+
+/// What a signed-in user does to their own account: a new password, or the account's end.
+pub trait PasswordStore: Send + Sync {
+    /// Replaces `change.old` with `change.new` on the user's credential record and ends every
+    /// session of the user but `change.session`, in one transaction. False: the hash is no
+    /// longer `old` (a racing change or reset won), or the session was ended meanwhile.
+    fn change_password(
+        &self,
+        change: &PasswordChange<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the account in one transaction: the profile, the credential record (while its
+    /// hash is still `digest`, the one the password was checked against) and the user's live
+    /// codes. Its sessions die with the profile (a session is only live beside it); their
+    /// records go with their TTL. False: the password changed or the account went meanwhile.
+    fn delete_account(
+        &self,
+        user: UserId,
+        email: &Email,
+        digest: &PasswordDigest,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What [`PasswordStore::change_password`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordChange<'a> {
+    pub user: UserId,
+    pub email: &'a Email,
+    /// The hash the current password was verified against.
+    pub old: &'a PasswordDigest,
+    pub new: &'a PasswordDigest,
+    /// The session the change is made on: it goes on.
+    pub session: &'a SessionId,
+    pub at: Timestamp,
 }

@@ -77,7 +77,7 @@ const fn remote(name: &'static str, binary: &'static str, warmup: bool) -> Targe
     }
 }
 
-const TARGETS: [Target; 19] = [
+const TARGETS: [Target; 20] = [
     target("hello", "hello", 128, Secret::Env),
     target("signup", "signup", 1024, Secret::Env),
     target("signin", "signin", 1024, Secret::Env),
@@ -93,6 +93,7 @@ const TARGETS: [Target; 19] = [
     target("email", "email", 256, Secret::Env),
     target("mailer", "mailer", 256, Secret::Env),
     target("password", "password", 1024, Secret::Env),
+    target("account", "account", 1024, Secret::Env),
     remote(report::REMOTE[0].warm, "signin", true),
     remote(report::REMOTE[0].cold, "signin", false),
     remote(report::REMOTE[1].warm, "signup", true),

@@ -7,6 +7,8 @@ use shared::domain::User;
 use testkit::TestEnv;
 
 pub const PASSWORD: &str = "correct horse battery staple";
+/// What the account row changes the password to, and back from.
+const OTHER_PASSWORD: &str = "a brand new horse on a battery";
 
 pub enum Workload {
     /// A new e-mail each time (each sign-up creates a user); `series` tells apart the rows
@@ -60,6 +62,13 @@ pub enum Workload {
         series: usize,
         count: usize,
     },
+    /// `POST /password/change` behind the authorizer (its claims in the event), from the
+    /// password in force to the other one and back: a session check, a lock reservation, two
+    /// argon2 runs (the current password, the new hash) and the change's transaction.
+    Change {
+        token: Option<String>,
+        count: usize,
+    },
     /// One stream batch with one request for the seeded (unverified) user: the account and
     /// profile reads, SES's SendEmail (moto) and the code's write.
     Mail {
@@ -107,6 +116,10 @@ impl Workload {
                 series,
                 count: 0,
             },
+            "account" => Workload::Change {
+                token: None,
+                count: 0,
+            },
             "mailer" => Workload::Mail {
                 event: serde_json::json!({"Records": [{
                     "eventName": "INSERT",
@@ -138,7 +151,7 @@ impl Workload {
             | Workload::Sessions { .. }
             | Workload::Discovery
             | Workload::Example => Some(200),
-            Workload::Signout { .. } => Some(204),
+            Workload::Signout { .. } | Workload::Change { .. } => Some(204),
             Workload::Resend { .. } => Some(202),
             Workload::Hello | Workload::Rotation { .. } | Workload::Mail { .. } => None,
         }
@@ -215,6 +228,25 @@ impl Workload {
                 }
                 authorized(fixture("sessions")?, token.as_deref().unwrap_or_default())
             }
+            Workload::Change { token, count } => {
+                if token.is_none() {
+                    let email = format!("bench-account-{}@example.com", std::process::id());
+                    let owner = env.seed_user(&email, PASSWORD).await;
+                    *token = Some(env.token_for(&owner).await);
+                }
+                let token = token.clone().unwrap_or_default();
+                let (current, new) = if *count % 2 == 0 {
+                    (PASSWORD, OTHER_PASSWORD)
+                } else {
+                    (OTHER_PASSWORD, PASSWORD)
+                };
+                *count += 1;
+                let event = with_body(fixture("account-change")?, |body| {
+                    body["current_password"] = current.into();
+                    body["new_password"] = new.into();
+                })?;
+                with_claims(event, &token)
+            }
             Workload::Hello => Ok(serde_json::json!({"hello": "world"})),
             Workload::Discovery => fixture("discovery-jwks"),
             Workload::Example => fixture("example-hello"),
@@ -246,6 +278,14 @@ fn with_body(mut event: Value, edit: impl FnOnce(&mut Value)) -> Result<Value, S
     let mut body: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     edit(&mut body);
     event["body"] = body.to_string().into();
+    Ok(event)
+}
+
+/// The event API Gateway's JWT authorizer passes on for `token`: its claims, as strings.
+fn with_claims(event: Value, token: &str) -> Result<Value, String> {
+    let mut event = authorized(event, token)?;
+    event["requestContext"]["authorizer"] =
+        serde_json::json!({"jwt": {"claims": testkit::authorizer_claims(token)}});
     Ok(event)
 }
 

@@ -1,13 +1,12 @@
-//! One sign-in attempt as every lock in force counts it: the account's, and the per-address
-//! one when it is on (`shared::lockout`). Reserved in all before any password work; if one
-//! refuses, the others are given back, so a refused attempt counts nowhere.
+//! One password attempt as every lock in force counts it: the account's, and the per-address
+//! one when it is on. Reserved in all before any password work; if one refuses, the others are
+//! given back, so a refused attempt counts nowhere. Sign-in and the password change both count
+//! their tries here: a stolen session cannot guess the password faster than sign-in can.
 
-use shared::domain::Email;
-use shared::lockout::{Attempt, LockKey, LockPolicy, Outcome, Reservation};
-use shared::store::UserStore;
-use shared::ApiError;
-
-use crate::SignIn;
+use super::{Attempt, LockKey, LockPolicy, Lockout, Outcome, Reservation};
+use crate::domain::Email;
+use crate::store::UserStore;
+use crate::{ApiError, App};
 
 /// The attempt, reserved in every lock in force.
 pub struct Attempts {
@@ -17,19 +16,18 @@ pub struct Attempts {
 impl Attempts {
     /// Reserves the attempt on `email` from `address` in every lock at once.
     pub async fn reserve<S: UserStore>(
-        signin: &SignIn<'_, S>,
+        app: &App<S>,
+        lockout: &Lockout,
         email: &Email,
         address: &str,
     ) -> Result<Self, ApiError> {
-        let locks = signin.lockout.locks(email, address);
+        let locks = lockout.locks(email, address);
         // One or two locks; reserved in both at once.
         let reserve = |n: usize| {
             let lock = locks.get(n);
             async move {
                 match lock {
-                    Some((key, policy)) => {
-                        Some(signin.app.store.reserve_attempt(key, policy).await)
-                    }
+                    Some((key, policy)) => Some(app.store.reserve_attempt(key, policy).await),
                     None => None,
                 }
             }
@@ -54,24 +52,24 @@ impl Attempts {
             (None, Some(retry_after)) => ApiError::AccountLocked { retry_after },
             (None, None) => return Ok(attempts),
         };
-        attempts.finish(signin, Outcome::Abandoned).await;
+        attempts.finish(app, Outcome::Abandoned).await;
         Err(refusal)
     }
 
     /// Records how the attempt ended in every lock. A failure to record is logged, never the
     /// client's problem: the attempt stays counted (and a lock it started is held until it
     /// ends by itself).
-    pub async fn finish<S: UserStore>(self, signin: &SignIn<'_, S>, outcome: Outcome) {
+    pub async fn finish<S: UserStore>(self, app: &App<S>, outcome: Outcome) {
         let mut held = self.held.iter();
         tokio::join!(
-            finish_one(signin.app, held.next(), outcome),
-            finish_one(signin.app, held.next(), outcome)
+            finish_one(app, held.next(), outcome),
+            finish_one(app, held.next(), outcome)
         );
     }
 }
 
 async fn finish_one<S: UserStore>(
-    app: &shared::App<S>,
+    app: &App<S>,
     held: Option<&(LockKey, LockPolicy, Attempt)>,
     outcome: Outcome,
 ) {
@@ -92,7 +90,7 @@ async fn finish_one<S: UserStore>(
         }
         Ok(()) => {}
         Err(err) => tracing::warn!(
-            error = %shared::error::ErrorChain(&err),
+            error = %crate::error::ErrorChain(&err),
             ?outcome,
             "sign-in attempt not recorded"
         ),
