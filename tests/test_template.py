@@ -101,12 +101,16 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses():
         (frozenset({"dynamodb:DeleteItem"}), frozenset({"CODE#*", "LOCK#*"})),
         (frozenset({"dynamodb:PutItem"}), frozenset({"MAIL#*", "MAILQUOTA#*"}))]
     # A change: the new hash, the profile's sessions, the session it keeps, the sign-in lock.
-    # A deletion: the credential record, the profile and the codes; never anything else.
+    # A deletion: the credential record, the profile, the codes and the sessions (found
+    # through the index); never anything else.
     assert kinds["AccountFunction"] == [
         (frozenset({"dynamodb:GetItem"}), frozenset({"EMAIL#*", "USER#*", "LOCK#*"})),
         (frozenset({"dynamodb:BatchGetItem"}), frozenset({"SESSION#*", "USER#*"})),
         (frozenset({"dynamodb:UpdateItem"}), frozenset({"EMAIL#*", "USER#*", "LOCK#*", "SESSION#*"})),
-        (frozenset({"dynamodb:DeleteItem"}), frozenset({"EMAIL#*", "USER#*", "CODE#*"}))]
+        (frozenset({"dynamodb:DeleteItem"}), frozenset({"EMAIL#*", "USER#*", "CODE#*", "SESSION#*"}))]
+    assert dynamodb_actions(FUNCTIONS["AccountFunction"]) == {
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+        "dynamodb:Query", "dynamodb:DescribeEndpoints"}
     assert all("dynamodb:DeleteItem" not in actions or name in ("AccountFunction", "EmailFunction",
                                                                   "PasswordFunction")
                for name, statements in kinds.items() for actions, _ in statements)

@@ -12,7 +12,7 @@ use serde_json::json;
 use shared::code::{CodeDigest, Purpose};
 use shared::domain::{Email, Timestamp};
 use shared::store::{MailStore, PasswordStore, UserStore};
-use testkit::{authorized, env, event, json, with_body, TestEnv};
+use testkit::{authorized, env, event, json, session_of, with_body, TestEnv};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -47,6 +47,10 @@ async fn a_deletion_ends_the_account_and_every_token_and_frees_the_address() {
         200,
         "the profile is cached"
     );
+    let sessions =
+        [&this, &other].map(|pair| format!("SESSION#{}", session_of(&pair.token).as_str()));
+    let keys = env.keys().await;
+    assert!(sessions.iter().all(|key| keys.contains(key)), "{keys:?}");
 
     let response = delete(&env, &this.token, PASSWORD).await;
     assert_eq!(response.status(), 204);
@@ -63,7 +67,7 @@ async fn a_deletion_ends_the_account_and_every_token_and_frees_the_address() {
         format!("EMAIL#{email}"),
         format!("CODE#verify#{}", user.id),
     ];
-    for key in &gone {
+    for key in gone.iter().chain(&sessions) {
         assert!(!keys.contains(key), "{key} in {keys:?}");
     }
     // Redis forgets everything (a flush, a failover): the table says the same.

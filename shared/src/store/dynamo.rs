@@ -392,31 +392,7 @@ impl SessionStore for DynamoUserStore {
 
     async fn list_sessions(&self, user: UserId) -> Result<UserSessions, StoreError> {
         let mut keys = vec![item::user_key(user)];
-        let mut start = None;
-        for _ in 0..LIST_PAGES {
-            let output = self
-                .client()
-                .query()
-                .table_name(&self.table)
-                .index_name(SESSIONS_BY_USER)
-                .key_condition_expression("#s = :user")
-                .expression_attribute_names("#s", SESSION_USER)
-                .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            keys.extend(
-                output
-                    .items()
-                    .iter()
-                    .filter_map(|found| found.get(PK).cloned()),
-            );
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        keys.extend(self.session_keys(user, LIST_PAGES).await?);
         // The index is eventually consistent and holds keys only: the records themselves are
         // read strongly consistently, a hundred at a time.
         let mut sessions = UserSessions::default();
@@ -459,6 +435,43 @@ impl SessionStore for DynamoUserStore {
 const LIST_PAGES: usize = 10;
 
 impl DynamoUserStore {
+    /// The keys of `user`'s sessions that are not signed out, from the `sessionsByUser` index
+    /// (eventually consistent: a session opened a moment ago may be missing), at most `pages`
+    /// pages of it.
+    pub(super) async fn session_keys(
+        &self,
+        user: UserId,
+        pages: usize,
+    ) -> Result<Vec<AttributeValue>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        for _ in 0..pages {
+            let output = self
+                .client()
+                .query()
+                .table_name(&self.table)
+                .index_name(SESSIONS_BY_USER)
+                .key_condition_expression("#s = :user")
+                .expression_attribute_names("#s", SESSION_USER)
+                .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            keys.extend(
+                output
+                    .items()
+                    .iter()
+                    .filter_map(|found| found.get(PK).cloned()),
+            );
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(keys)
+    }
+
     /// The items at `keys` (at most 100), read strongly consistently; missing ones are left out.
     async fn read_many(&self, keys: &[AttributeValue]) -> Result<Vec<Item>, StoreError> {
         let mut request = KeysAndAttributes::builder().consistent_read(true);

@@ -237,9 +237,10 @@ pub trait PasswordStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes the account in one transaction: the profile, the credential record (while its
-    /// hash is still `digest`, the one the password was checked against) and the user's live
-    /// codes. Its sessions die with the profile (a session is only live beside it); their
-    /// records go with their TTL. False: the password changed or the account went meanwhile.
+    /// hash is still `digest`, the one the password was checked against), the user's live
+    /// codes and the records of their sessions that are not signed out. Every session dies
+    /// with the profile (a session is only live beside it); the signed-out ones' records go
+    /// with their TTL. False: the password changed or the account went meanwhile.
     fn delete_account(
         &self,
         user: UserId,

@@ -11,6 +11,9 @@ use crate::code::Purpose;
 use crate::domain::{Email, UserId};
 use crate::password::PasswordDigest;
 
+/// DynamoDB's limit on the items of one TransactWriteItems.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
 impl PasswordStore for DynamoUserStore {
     async fn change_password(&self, change: &PasswordChange<'_>) -> Result<bool, StoreError> {
         let PasswordChange {
@@ -92,14 +95,23 @@ impl PasswordStore for DynamoUserStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(credential).build())
             .transact_items(TransactWriteItem::builder().delete(profile).build());
-        for purpose in Purpose::ALL {
-            let code = Delete::builder()
+        let codes = Purpose::ALL.map(|purpose| item::code_key(purpose, user));
+        // The sessions not signed out, as many as the transaction holds beside the rest (a
+        // user has a few); any beyond, or opened a moment ago, are dead with the profile and
+        // leave with their TTL, as signed-out ones do.
+        let sessions = self.session_keys(user, 1).await?;
+        let room = MAX_TRANSACTION_ITEMS - 2 - codes.len();
+        if sessions.len() > room {
+            tracing::warn!(%user, sessions = sessions.len(), "more sessions than one deletion holds; the rest expire");
+        }
+        for key in codes.into_iter().chain(sessions.into_iter().take(room)) {
+            let gone = Delete::builder()
                 .table_name(&self.table)
-                .key(PK, item::code_key(purpose, user))
+                .key(PK, key)
                 .build()
                 .map_err(|err| StoreError::Internal(err.into()))?;
             transaction =
-                transaction.transact_items(TransactWriteItem::builder().delete(code).build());
+                transaction.transact_items(TransactWriteItem::builder().delete(gone).build());
         }
         committed(transaction.send().await)
     }
