@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 use std::collections::HashMap;
 
 use super::dynamo::{bad_item, classify, condition_failed, number, DynamoUserStore};
-use super::item::{self, Item, EMAIL_VERIFIED_AT, EXPIRES_AT, PK, SESSIONS_ENDED_AT};
+use super::item::{self, Item, EMAIL_VERIFIED_AT, EXPIRES_AT, PK};
 use super::{MailQueued, MailStore, PasswordReset, StoreError};
 use crate::code::{CodeDigest, Purpose, MAX_ATTEMPTS};
 use crate::domain::{Email, Timestamp, UserId};
@@ -228,43 +228,19 @@ impl MailStore for DynamoUserStore {
             locks,
         } = *reset;
         // The new hash, on the address's credential record as long as it is still this user's.
-        let credential = Update::builder()
-            .table_name(&self.table)
-            .key(PK, item::email_key(email))
-            .update_expression("SET passwordHash = :hash")
-            .condition_expression("userId = :user")
-            .expression_attribute_values(":hash", AttributeValue::S(password.as_str().to_owned()))
-            .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
-            .build()
-            .map_err(|err| StoreError::Internal(err.into()))?;
+        let credential = self.set_hash(email, user, password, None)?;
         // Every session opened so far ends; the code, read in the mailbox, verifies it too.
-        let profile = Update::builder()
-            .table_name(&self.table)
-            .key(PK, item::user_key(user))
-            .update_expression("SET #ended = :at, #verified = if_not_exists(#verified, :at)")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#ended", SESSIONS_ENDED_AT)
-            .expression_attribute_names("#verified", EMAIL_VERIFIED_AT)
-            .expression_attribute_values(":at", number(at.unix_millis()))
-            .build()
-            .map_err(|err| StoreError::Internal(err.into()))?;
+        let profile = self.end_sessions(user, at, true)?;
         let mut transaction = self
             .client()
             .transact_write_items()
             .transact_items(self.consume(Purpose::ResetPassword, user, code)?)
-            .transact_items(TransactWriteItem::builder().update(credential).build())
-            .transact_items(TransactWriteItem::builder().update(profile).build());
+            .transact_items(credential)
+            .transact_items(profile);
         // The failures counted against the account, and the lock they set, go with the old
         // password.
         for lock in locks {
-            let clear = Delete::builder()
-                .table_name(&self.table)
-                .key(PK, item::lock_key(lock))
-                .build()
-                .map_err(|err| StoreError::Internal(err.into()))?;
-            transaction =
-                transaction.transact_items(TransactWriteItem::builder().delete(clear).build());
+            transaction = transaction.transact_items(self.delete_item(item::lock_key(lock))?);
         }
         committed(transaction.send().await)
     }
