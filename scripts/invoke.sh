@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage="usage: invoke.sh FUNCTION EVENT   (FUNCTION: signup, signin, me, signout, validate, refresh, sessions; EVENT: events/….json)"
+usage="usage: invoke.sh FUNCTION EVENT   (FUNCTION: signup, signin, me, signout, validate, refresh, sessions, discovery, example, email, mailer, password, account; EVENT: events/….json)"
 fn=${1:?$usage}
 event=${2:?$usage}
 build_dir=${SAM_BUILD_DIR:?set SAM_BUILD_DIR to the --build-dir of sam build}
