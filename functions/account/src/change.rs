@@ -22,13 +22,8 @@ pub async fn change<S: UserStore + SessionStore + PasswordStore>(
     let Some(old) = confirm::password(account, user, email, current, ip).await? else {
         return Err(field("current_password", NOT_THE_PASSWORD));
     };
-    let known = [
-        email.local_part(),
-        profile.first_name.as_str(),
-        profile.last_name.as_str(),
-    ];
     let new = new
-        .recheck(&known)
+        .recheck(&profile.personal_words())
         .map_err(|reason| field("new_password", reason))?;
     let new = hasher.hash(new).await?;
     // Redis first, as for any "sign out everywhere" (sessions::end_every_session).

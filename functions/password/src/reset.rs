@@ -64,13 +64,8 @@ pub async fn reset<S: UserStore + MailStore>(
     let profile = profile?.ok_or(ApiError::InvalidCode)?;
     // Sign-up's rule, now that the names are known. The code is not consumed: the user tries
     // another password with it (the try was counted).
-    let known = [
-        email.local_part(),
-        profile.first_name.as_str(),
-        profile.last_name.as_str(),
-    ];
     let password = password
-        .recheck(&known)
+        .recheck(&profile.personal_words())
         .map_err(|reason| ApiError::InvalidFields(vec![FieldProblem::new("password", reason)]))?;
     let hash = hasher.hash(password).await?;
     // Redis first, as for any "sign out everywhere": its word on live access tokens dies at

@@ -106,6 +106,18 @@ pub struct User {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EmailVerified(pub Option<Timestamp>);
 
+impl User {
+    /// What a new password must not be made of: the address's local part and the names
+    /// (sign-up's rule, applied again by a reset and a change).
+    pub fn personal_words(&self) -> [&str; 3] {
+        [
+            self.email.local_part(),
+            self.first_name.as_str(),
+            self.last_name.as_str(),
+        ]
+    }
+}
+
 impl EmailVerified {
     pub fn is_verified(&self) -> bool {
         self.0.is_some()
